@@ -1,0 +1,44 @@
+# facegate: `make run` starts the main job, `make test` runs every check CI runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[eval,test]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/facegate demo
+
+test: $(VENV)/.installed-test lint typecheck unit
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed-test
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/facegate bench verification --baseline \
+		--pairs ../shared/data/lfw_deepfunneled_subset/pairs.txt \
+		--labelled ../shared/data/lfw_deepfunneled_subset \
+		--pairs-csv ../shared/data/deepface_unit_testset/pairs.csv \
+		--labelled ../shared/data/deepface_unit_testset \
+		--out artifacts/bench
+
+clean:
+	rm -rf $(VENV) artifacts .facegate

@@ -1,0 +1,127 @@
+"""``facegate bench verification``: accuracy, ROC and error rates on labelled face images.
+
+Two protocols: LFW-style pair lists (``pairs.txt`` or a pairs CSV), evaluated with 10-fold
+accuracy as in the LFW protocol; and all-vs-all over a labelled folder, where every pair
+of images is compared (millions of impostor pairs, enough to resolve FMR 1e-4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from facegate.bench.acquire import Acquisition
+from facegate.bench.datasets import LabelledImage, Pair, all_vs_all_pairs
+from facegate.bench.metrics import (
+    ErrorCurve,
+    OperatingPointResult,
+    error_rates,
+    fnmr_at_fmr,
+    kfold_accuracy,
+    roc_auc,
+)
+from facegate.bench.report import JSON_FIELD
+from facegate.matching.score import score
+
+#: The false match rates the benchmark reports FNMR at.
+REPORTED_FMRS = (1e-2, 1e-3, 1e-4)
+LFW_FOLDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolResult:
+    """The numbers of one protocol on one dataset. FTA pairs score ``-inf`` (rejected)."""
+
+    name: str
+    n_pairs: int
+    n_genuine: int
+    n_impostor: int
+    images: int
+    fta_images: int
+    fta_pairs: int
+    accuracy_mean: float | None
+    accuracy_std: float | None
+    roc_auc: float
+    eer: float
+    operating_points: tuple[OperatingPointResult, ...]
+    curve: ErrorCurve = field(repr=False, compare=False, metadata={JSON_FIELD: False})
+
+
+def pair_scores(
+    pairs: Sequence[Pair], acquired: dict[Path, Acquisition]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Similarity of each pair (``-inf`` where either image failed to acquire), and labels."""
+    scores = np.full(len(pairs), -np.inf)
+    for k, pair in enumerate(pairs):
+        a = acquired[pair.path_a].embedding
+        b = acquired[pair.path_b].embedding
+        if a is not None and b is not None:
+            scores[k] = float(score(a, b)[0, 0])
+    same = np.asarray([p.same for p in pairs], dtype=bool)
+    return scores, same
+
+
+def all_vs_all_scores(
+    images: Sequence[LabelledImage], acquired: dict[Path, Acquisition]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Scores of every unordered pair of distinct images, and whether they share identity."""
+    i, j, same = all_vs_all_pairs(images)
+    embeddings = np.zeros((len(images), 128), dtype=np.float64)
+    valid = np.zeros(len(images), dtype=bool)
+    for k, image in enumerate(images):
+        embedding = acquired[image.path].embedding
+        if embedding is not None:
+            embeddings[k] = embedding
+            valid[k] = True
+    matrix = score(embeddings, embeddings)
+    scores = matrix[i, j]
+    scores[~(valid[i] & valid[j])] = -np.inf
+    return scores, same
+
+
+def evaluate(
+    name: str,
+    scores: NDArray[np.float64],
+    same: NDArray[np.bool_],
+    images: Sequence[Path],
+    acquired: dict[Path, Acquisition],
+    folds: int | None,
+) -> ProtocolResult:
+    """Every reported metric for one set of scored pairs (``folds``: k-fold accuracy or None)."""
+    genuine, impostor = scores[same], scores[~same]
+    accuracy = kfold_accuracy(scores, same, folds) if folds else None
+    curve = error_rates(genuine, impostor)
+    return ProtocolResult(
+        name=name,
+        n_pairs=int(scores.size),
+        n_genuine=int(genuine.size),
+        n_impostor=int(impostor.size),
+        images=len(set(images)),
+        fta_images=sum(1 for p in set(images) if acquired[p].embedding is None),
+        fta_pairs=int(np.sum(~np.isfinite(scores))),
+        accuracy_mean=accuracy.mean if accuracy else None,
+        accuracy_std=accuracy.std if accuracy else None,
+        roc_auc=roc_auc(genuine, impostor),
+        eer=curve.eer(),
+        operating_points=tuple(fnmr_at_fmr(genuine, impostor, fmr) for fmr in REPORTED_FMRS),
+        curve=curve,
+    )
+
+
+def evaluate_pairs(
+    name: str, pairs: Sequence[Pair], acquired: dict[Path, Acquisition]
+) -> ProtocolResult:
+    scores, same = pair_scores(pairs, acquired)
+    images = [p.path_a for p in pairs] + [p.path_b for p in pairs]
+    return evaluate(name, scores, same, images, acquired, LFW_FOLDS)
+
+
+def evaluate_all_vs_all(
+    name: str, images: Sequence[LabelledImage], acquired: dict[Path, Acquisition]
+) -> ProtocolResult:
+    scores, same = all_vs_all_scores(images, acquired)
+    return evaluate(name, scores, same, [im.path for im in images], acquired, folds=None)

@@ -1,0 +1,221 @@
+"""``facegate bench verification`` and ``facegate calibrate``."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from facegate.bench.acquire import (
+    Acquisition,
+    NaiveDlib,
+    acquire_all,
+    pipeline_acquirer,
+    stage_timing,
+)
+from facegate.bench.calibrate import CALIBRATION_FILE, calibrate, write_calibration
+from facegate.bench.datasets import (
+    LabelledImage,
+    Pair,
+    read_labelled_folder,
+    read_lfw_pairs,
+    read_pairs_csv,
+)
+from facegate.bench.metrics import ErrorCurve
+from facegate.bench.report import plot_roc_det, write_json
+from facegate.bench.verification import (
+    ProtocolResult,
+    all_vs_all_scores,
+    evaluate_all_vs_all,
+    evaluate_pairs,
+)
+from facegate.cli.context import Context, get
+from facegate.errors import DatasetError
+from facegate.vision.pipeline import Selection
+
+bench_app = typer.Typer(
+    help="Benchmarks with the standard metrics of the field.", no_args_is_help=True
+)
+
+
+def _progress(context: Context) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=context.console,
+        disable=context.as_json or not sys.stderr.isatty(),
+    )
+
+
+def _load_inputs(
+    pairs: list[Path], pairs_csv: list[Path], labelled: list[Path]
+) -> tuple[dict[str, list[Pair]], dict[str, list[LabelledImage]]]:
+    if not (pairs or pairs_csv or labelled):
+        raise DatasetError("nothing to evaluate: give --pairs, --pairs-csv or --labelled")
+    pair_sets = {f"pairs:{p}": read_lfw_pairs(p) for p in pairs}
+    pair_sets |= {f"pairs-csv:{p}": read_pairs_csv(p) for p in pairs_csv}
+    folders = {f"all-vs-all:{d}": read_labelled_folder(d) for d in labelled}
+    return pair_sets, folders
+
+
+def _images(
+    pair_sets: dict[str, list[Pair]], folders: dict[str, list[LabelledImage]]
+) -> list[Path]:
+    paths = {p for ps in pair_sets.values() for pair in ps for p in (pair.path_a, pair.path_b)}
+    paths |= {im.path for ims in folders.values() for im in ims}
+    return sorted(paths)
+
+
+def _table(results: list[ProtocolResult], title: str) -> Table:
+    table = Table(
+        "protocol",
+        "pairs (gen/imp)",
+        "FTA img",
+        "10-fold acc",
+        "AUC",
+        "EER",
+        "FNMR@1e-2",
+        "FNMR@1e-3",
+        "FNMR@1e-4",
+        title=title,
+    )
+    for r in results:
+        acc = (
+            f"{r.accuracy_mean:.2%} ± {r.accuracy_std:.2%}"
+            if r.accuracy_mean is not None and r.accuracy_std is not None
+            else "—"
+        )
+        points = [
+            f"{op.fnmr:.2%} (n={op.n_impostor}{'' if op.resolvable else ', unresolved'})"
+            for op in r.operating_points
+        ]
+        table.add_row(
+            r.name,
+            f"{r.n_genuine}/{r.n_impostor}",
+            str(r.fta_images),
+            acc,
+            f"{r.roc_auc:.4f}",
+            f"{r.eer:.2%}",
+            *points,
+        )
+    return table
+
+
+@bench_app.command("verification")
+def verification(
+    ctx: typer.Context,
+    pairs: Annotated[list[Path], typer.Option(help="LFW pairs.txt file(s).")] = [],  # noqa: B006
+    pairs_csv: Annotated[
+        list[Path], typer.Option(help="pairs CSV file(s): path_a,path_b,same.")
+    ] = [],  # noqa: B006
+    labelled: Annotated[
+        list[Path], typer.Option(help="Labelled folder(s), evaluated all-vs-all.")
+    ] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option(help="Output folder for JSON and PNG.")] = Path(
+        "artifacts/bench"
+    ),
+    baseline: Annotated[bool, typer.Option(help="Also run the naive dlib baseline.")] = False,
+    selection: Annotated[
+        Selection, typer.Option(help="Which face is the subject.")
+    ] = Selection.CENTRAL,
+) -> None:
+    """Accuracy, ROC AUC, FNMR at FMR 1e-2/1e-3/1e-4, FTA and per-stage time."""
+    context = get(ctx)
+    pair_sets, folders = _load_inputs(pairs, pairs_csv, labelled)
+    images = _images(pair_sets, folders)
+    systems: dict[str, dict[Path, Acquisition]] = {}
+    with _progress(context) as progress:
+        systems["facegate"] = acquire_all(
+            images, pipeline_acquirer(context.pipeline, selection), "facegate", progress
+        )
+        if baseline:
+            naive_images = (
+                sorted(
+                    {
+                        p
+                        for ps in pair_sets.values()
+                        for pair in ps
+                        for p in (pair.path_a, pair.path_b)
+                    }
+                )
+                or images
+            )
+            systems["naive-dlib"] = acquire_all(
+                naive_images, NaiveDlib(context.registry), "naive dlib", progress
+            )
+    report: dict[str, object] = {"command": shlex.join(["facegate", *sys.argv[1:]]), "systems": {}}
+    curves: dict[str, ErrorCurve] = {}
+    for system, acquired in systems.items():
+        results = [evaluate_pairs(name, ps, acquired) for name, ps in pair_sets.items()]
+        if system == "facegate":
+            results += [evaluate_all_vs_all(name, ims, acquired) for name, ims in folders.items()]
+        timing = stage_timing(acquired)
+        report["systems"][system] = {"protocols": results, "timing": timing}  # type: ignore[index]
+        curves |= {f"{system} {r.name}": r.curve for r in results}
+        if not context.as_json:
+            context.console.print(_table(results, system))
+            context.console.print(
+                "time per image (ms, median / p95): "
+                + ", ".join(
+                    f"{k} {v['median_ms']:.1f}/{v['p95_ms']:.1f}" for k, v in timing.items()
+                )
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = write_json(report, out / "verification.json")
+    png_path = plot_roc_det(curves, out / "verification_roc_det.png", "facegate verification")
+    context.emit(
+        {"report": str(json_path), "plot": str(png_path), **report},
+        f"wrote {json_path} and {png_path}",
+    )
+
+
+def calibrate_command(
+    ctx: typer.Context,
+    labelled: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder of labelled images (one sub-folder per person, or labels.csv)."
+        ),
+    ],
+    selection: Annotated[
+        Selection, typer.Option(help="Which face is the subject.")
+    ] = Selection.LARGEST,
+) -> None:
+    """Recalibrate the FMR 1e-3 / 1e-4 thresholds on your own labelled images (all-vs-all)."""
+    context = get(ctx)
+    images = read_labelled_folder(labelled)
+    with _progress(context) as progress:
+        acquired = acquire_all(
+            [im.path for im in images],
+            pipeline_acquirer(context.pipeline, selection),
+            "calibrating",
+            progress,
+        )
+    scores, same = all_vs_all_scores(images, acquired)
+    valid = np.isfinite(scores)
+    command = shlex.join(["facegate", "calibrate", str(labelled)])
+    points = calibrate(
+        scores[valid & same], scores[valid & ~same], f"all-vs-all of {labelled}", command
+    )
+    path = write_calibration(
+        context.settings.data_dir / CALIBRATION_FILE, context.pipeline.embedding_model, points
+    )
+    lines = [
+        f"{n}: FNMR {p.fnmr_measured:.2%} at FMR {p.fmr_measured:.2e} "
+        f"({p.n_impostor} impostor pairs)"
+        for n, p in points.items()
+    ]
+    context.emit({"calibration": points, "path": str(path)}, "\n".join([f"wrote {path}", *lines]))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")
+    app.command("calibrate")(calibrate_command)

@@ -1,0 +1,95 @@
+"""What every CLI command shares: settings, output mode, the store and the pipeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
+from facegate.bench.report import to_jsonable
+from facegate.core.config import Settings, load_settings
+from facegate.errors import FacegateError
+from facegate.models.registry import ModelRegistry
+from facegate.store import Store
+from facegate.vision.pipeline import FacePipeline
+
+#: The CLI acts as this operator in the audit log unless ``--actor`` says otherwise.
+DEFAULT_ACTOR = "cli"
+
+
+@dataclass
+class Context:
+    """Per-invocation state, built once by the root callback and passed to every command."""
+
+    data_dir: Path | None = None
+    as_json: bool = False
+    actor: str = DEFAULT_ACTOR
+    console: Console = field(default_factory=lambda: Console(stderr=False))
+    _settings: Settings | None = None
+    _registry: ModelRegistry | None = None
+    _pipeline: FacePipeline | None = None
+
+    def reset(self, data_dir: Path | None, as_json: bool, actor: str) -> None:
+        """Start a new invocation; the pipeline (models only, no site data) is kept."""
+        self.data_dir, self.as_json, self.actor = data_dir, as_json, actor
+        self._settings = None
+        self._registry = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(data_dir=self.data_dir)
+        return self._settings
+
+    @property
+    def registry(self) -> ModelRegistry:
+        if self._registry is None:
+            path = self.settings.data_dir / CALIBRATION_FILE
+            self._registry = apply_calibration(ModelRegistry.default(), path)
+        return self._registry
+
+    @property
+    def pipeline(self) -> FacePipeline:
+        if self._pipeline is None:
+            self._pipeline = FacePipeline.default(self.registry)
+        return self._pipeline
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        with Store.open(self.settings) as store:
+            yield store
+
+    def emit(self, payload: dict[str, Any], human: str) -> None:
+        """One result: JSON on stdout with ``--json``, else a line for people."""
+        if self.as_json:
+            sys.stdout.write(json.dumps(to_jsonable(payload), ensure_ascii=False) + "\n")
+        else:
+            self.console.print(human)
+
+
+def get(ctx: typer.Context) -> Context:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Context):
+        raise RuntimeError("CLI context missing")  # only reachable if the app is mis-wired
+    return obj
+
+
+def fail(context: Context, error: FacegateError) -> typer.Exit:
+    """Report ``error`` (JSON or text on stderr) and return the exit to raise."""
+    if context.as_json:
+        detail: dict[str, object] = {"code": error.code, "message": str(error)}
+        reasons = getattr(error, "reasons", None)
+        if reasons:
+            detail["reasons"] = list(reasons)
+        sys.stdout.write(json.dumps({"error": detail}, ensure_ascii=False) + "\n")
+    else:
+        Console(stderr=True).print(f"[bold red]error[/] ({error.code}): {error}", highlight=False)
+    return typer.Exit(error.exit_code)

@@ -1,0 +1,32 @@
+"""``facegate demo``."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from facegate.cli.context import get
+from facegate.demo import run_demo
+
+
+def demo(ctx: typer.Context) -> None:
+    """Build a demo community from real images and show accepted and refused decisions."""
+    context = get(ctx)
+    with context.store() as store:
+        steps = run_demo(
+            store, context.pipeline, context.registry, context.settings.max_image_pixels
+        )
+    table = Table("step", "what facegate decided", "as expected", title="facegate demo")
+    for step in steps:
+        table.add_row(step.action, step.outcome, "yes" if step.as_expected else "[bold red]NO[/]")
+    if context.as_json:
+        context.emit({"steps": steps, "all_as_expected": all(s.as_expected for s in steps)}, "")
+    else:
+        context.console.print(table)
+        context.console.print(f"data directory: {context.settings.data_dir.resolve()}")
+    if not all(s.as_expected for s in steps):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

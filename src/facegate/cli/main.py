@@ -1,0 +1,69 @@
+"""The ``facegate`` command line. Every error is a typed message and a stable exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from facegate import __version__
+from facegate.cli import bench, demo, people, recognition
+from facegate.cli.context import DEFAULT_ACTOR, Context, fail
+from facegate.errors import FacegateError
+
+app = typer.Typer(
+    name="facegate",
+    help="Face-recognition access control for residential communities, private by design.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_state = Context()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data directory (default: $FACEGATE_DATA_DIR or ./.facegate)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    actor: Annotated[
+        str, typer.Option(help="Operator name recorded in the audit log.")
+    ] = DEFAULT_ACTOR,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    _state.reset(data_dir, as_json, actor)
+    ctx.obj = _state
+
+
+@app.command()
+def version() -> None:
+    """Print facegate's version."""
+    _state.emit({"version": __version__}, __version__)
+
+
+people.register(app)
+recognition.register(app)
+bench.register(app)
+demo.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    try:
+        app(args=argv)  # standalone: usage errors print and exit 2 through SystemExit
+    except FacegateError as exc:
+        return fail(_state, exc).exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Typed settings, read from ``FACEGATE_*`` environment variables.
+
+Outside development the site key must come from somewhere deliberate: a key file or the
+``FACEGATE_SITE_KEY`` variable. Only ``FACEGATE_ENV=development`` may create a key file on
+first use.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from facegate.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path(".facegate")
+#: 40 megapixels: larger than any camera frame a gate sees, small enough that a
+#: decompression bomb is refused before it is decoded.
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """facegate settings. Paths are resolved against the working directory."""
+
+    model_config = SettingsConfigDict(env_prefix="FACEGATE_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite in data_dir"
+    )
+    key_file: Path | None = Field(
+        default=None, description="site key file; default data_dir/site.key"
+    )
+    site_key: SecretStr | None = Field(
+        default=None, description="base64 of a 32-byte site key; overrides key_file"
+    )
+    max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_implicit_keys_outside_development(self) -> Settings:
+        if self.env is Environment.PRODUCTION and self.site_key is None and self.key_file is None:
+            raise ValueError(
+                "FACEGATE_ENV=production needs FACEGATE_KEY_FILE or FACEGATE_SITE_KEY: "
+                "a site key is never created implicitly outside development"
+            )
+        return self
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file if self.key_file is not None else self.data_dir / "site.key"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'facegate.sqlite').resolve()}"
+
+    @property
+    def may_create_key(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (e.g. CLI options) on top."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -1,0 +1,201 @@
+"""``facegate demo``: a demo community on the embedded default, end to end, on real images.
+
+Consent first, enrollment refused without it, poor images refused with a reason, accepted
+and rejected decisions, an audited deletion by crypto-shredding, and the audit chain checked.
+Uses scikit-image's astronaut photo, and LFW people from ``../shared/data`` when present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from facegate.errors import FacegateError
+from facegate.fixtures import astronaut, encode_png, no_face, shared_data_dir
+from facegate.matching import OperatingPoint
+from facegate.models.registry import ModelRegistry
+from facegate.recognition import ImageSource, enroll_images, identify_image, verify_image
+from facegate.store import ConsentMethod, Store, SubjectKind
+from facegate.vision.pipeline import FacePipeline
+
+DEMO_SITE = "demo"
+DEMO_NOTICE_VERSION = "2026-11-v1"
+DEMO_ACTOR = "demo-operator"
+#: LFW people enrolled by the demo when the shared data is present.
+LFW_PEOPLE = ("Colin_Powell", "Gloria_Macapagal_Arroyo", "Tony_Blair")
+LFW_STRANGER = "Jean_Chretien"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStep:
+    """One line of the demo's story: what was tried and what facegate decided."""
+
+    action: str
+    outcome: str
+    expected: str
+
+    @property
+    def as_expected(self) -> bool:
+        return self.outcome == self.expected
+
+
+def _attempt(action: str, expected: str, run: Callable[[], str]) -> DemoStep:
+    try:
+        outcome = run()
+    except FacegateError as exc:
+        outcome = f"refused: {exc.code}"
+    return DemoStep(action, outcome, expected)
+
+
+def _lfw(root: Path, person: str, index: int) -> Path:
+    """The ``index``-th (0-based, sorted) LFW photo of ``person``."""
+    return sorted((root / "lfw_deepfunneled_subset" / "images" / person).glob("*.jpg"))[index]
+
+
+@dataclass(frozen=True, slots=True)
+class _Actions:
+    """The demo's operator actions, each returning what facegate decided as a short string."""
+
+    store: Store
+    pipeline: FacePipeline
+    registry: ModelRegistry
+    max_pixels: int
+
+    def enroll(self, subject_id: str, image: ImageSource) -> Callable[[], str]:
+        def run() -> str:
+            ids = enroll_images(
+                self.store, self.pipeline, subject_id, [image], DEMO_ACTOR, self.max_pixels
+            )
+            return f"enrolled {len(ids)}"
+
+        return run
+
+    def verify(self, subject_id: str, image: ImageSource) -> Callable[[], str]:
+        def run() -> str:
+            result = verify_image(
+                self.store,
+                self.pipeline,
+                self.registry,
+                subject_id,
+                image,
+                DEMO_ACTOR,
+                self.max_pixels,
+                OperatingPoint.FMR_1E4,
+            )
+            return result.decision.value
+
+        return run
+
+    def identify(self, image: ImageSource) -> Callable[[], str]:
+        def run() -> str:
+            result = identify_image(
+                self.store,
+                self.pipeline,
+                self.registry,
+                DEMO_SITE,
+                image,
+                DEMO_ACTOR,
+                self.max_pixels,
+            )
+            if result.subject_id is None:
+                return result.outcome.value
+            name = self.store.get_subject(result.subject_id).display_name
+            return f"{result.outcome.value} as {name}"
+
+        return run
+
+    def delete(self, subject_id: str) -> Callable[[], str]:
+        def run() -> str:
+            receipt = self.store.delete_subject(subject_id, "request", DEMO_ACTOR)
+            return f"deleted {receipt.templates_deleted}, key destroyed: {receipt.key_destroyed}"
+
+        return run
+
+    def add_resident(self, name: str, consent: bool) -> str:
+        subject = self.store.add_subject(DEMO_SITE, name, SubjectKind.RESIDENT, actor=DEMO_ACTOR)
+        if consent:
+            self.give_consent(subject.id, name)
+        return subject.id
+
+    def give_consent(self, subject_id: str, name: str) -> None:
+        self.store.record_consent(
+            subject_id, DEMO_NOTICE_VERSION, ConsentMethod.E_SIGNATURE, name, actor=DEMO_ACTOR
+        )
+
+
+def run_demo(
+    store: Store, pipeline: FacePipeline, registry: ModelRegistry, max_pixels: int
+) -> list[DemoStep]:
+    """Build the demo site and return what happened at each step."""
+    if DEMO_SITE not in {s.code for s in store.list_sites()}:
+        store.create_site(DEMO_SITE, "Demo community / 演示小区", actor=DEMO_ACTOR)
+    act = _Actions(store, pipeline, registry, max_pixels)
+    face = astronaut()
+    face_png = encode_png(face)
+    blurred_png = encode_png(np.asarray(Image.fromarray(face).filter(ImageFilter.GaussianBlur(3))))
+    mirrored_png = encode_png(np.ascontiguousarray(face[:, ::-1]))
+
+    eileen = act.add_resident("Eileen (astronaut)", consent=False)
+    steps = [
+        _attempt(
+            "enroll before any consent", "refused: consent_required", act.enroll(eileen, face_png)
+        )
+    ]
+    act.give_consent(eileen, "Eileen")
+    steps += [
+        _attempt(
+            "enroll a blurred photo", "refused: poor_quality", act.enroll(eileen, blurred_png)
+        ),
+        _attempt("enroll a sharp photo", "enrolled 1", act.enroll(eileen, face_png)),
+        _attempt("verify Eileen, mirrored photo", "match", act.verify(eileen, mirrored_png)),
+        _attempt(
+            "verify a photo with no face",
+            "refused: no_face",
+            act.verify(eileen, encode_png(no_face())),
+        ),
+    ]
+    shared = shared_data_dir()
+    if shared is not None and (shared / "lfw_deepfunneled_subset").is_dir():
+        ids = {}
+        for person in LFW_PEOPLE:
+            ids[person] = act.add_resident(person.replace("_", " "), consent=True)
+            act.enroll(ids[person], _lfw(shared, person, 0))()
+        first, second = LFW_PEOPLE[0], LFW_PEOPLE[1]
+        steps += [
+            _attempt(
+                f"verify {first}, another photo",
+                "match",
+                act.verify(ids[first], _lfw(shared, first, 1)),
+            ),
+            _attempt(
+                f"verify {first}'s claim with {second}'s face",
+                "no_match",
+                act.verify(ids[first], _lfw(shared, second, 1)),
+            ),
+            _attempt(
+                f"identify {second}, another photo",
+                f"identified as {second.replace('_', ' ')}",
+                act.identify(_lfw(shared, second, 2)),
+            ),
+            _attempt(
+                f"identify {LFW_STRANGER} (never enrolled)",
+                "unknown",
+                act.identify(_lfw(shared, LFW_STRANGER, 0)),
+            ),
+        ]
+    steps += [
+        _attempt("Eileen asks for deletion", "deleted 1, key destroyed: True", act.delete(eileen)),
+        _attempt(
+            "verify Eileen after deletion", "refused: not_found", act.verify(eileen, face_png)
+        ),
+        _attempt(
+            "verify the audit chain",
+            "intact",
+            lambda: "intact" if store.verify_audit().ok else "broken",
+        ),
+    ]
+    return steps

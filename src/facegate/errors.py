@@ -1,0 +1,124 @@
+"""Typed errors. Every failure a user can cause maps to one of these, never to a bare crash.
+
+Each error carries a stable machine-readable ``code`` (used by ``--json`` output and, later,
+by the web service's error bodies) and an ``exit_code`` for the CLI.
+"""
+
+from __future__ import annotations
+
+
+class FacegateError(Exception):
+    """Base class of every error facegate raises on purpose."""
+
+    code = "facegate_error"
+    exit_code = 1
+
+
+class ImageError(FacegateError):
+    """The input is not an image facegate can use."""
+
+    code = "image_invalid"
+    exit_code = 3
+
+
+class CorruptImageError(ImageError):
+    code = "image_corrupt"
+
+
+class ImageTooLargeError(ImageError):
+    """More pixels than the configured limit (guards against decompression bombs)."""
+
+    code = "image_too_large"
+
+
+class UnsupportedImageError(ImageError):
+    code = "image_unsupported"
+
+
+class FaceError(FacegateError):
+    """The image holds no usable face, or more than one where one is required."""
+
+    code = "face_error"
+    exit_code = 4
+
+
+class NoFaceError(FaceError):
+    code = "no_face"
+
+
+class MultipleFacesError(FaceError):
+    code = "multiple_faces"
+
+
+class PoorQualityError(FaceError):
+    """The face failed the quality gate; ``reasons`` lists the reason codes."""
+
+    code = "poor_quality"
+
+    def __init__(self, message: str, reasons: list[str]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class ModelError(FacegateError):
+    code = "model_error"
+    exit_code = 5
+
+
+class ModelIntegrityError(ModelError):
+    """A model file's SHA-256 differs from the registry's: refuse to load it."""
+
+    code = "model_integrity"
+
+
+class UnknownModelError(ModelError):
+    code = "model_unknown"
+
+
+class StoreError(FacegateError):
+    code = "store_error"
+    exit_code = 6
+
+
+class NotFoundError(StoreError):
+    code = "not_found"
+
+
+class AlreadyExistsError(StoreError):
+    code = "already_exists"
+
+
+class ConsentRequiredError(StoreError):
+    """Face processing was attempted for a subject without a recorded consent."""
+
+    code = "consent_required"
+
+
+class InvalidRecordError(StoreError):
+    """A value handed to the store is malformed (empty name, wrong embedding shape, bad id)."""
+
+    code = "invalid_record"
+
+
+class KeyMaterialError(StoreError):
+    """Key material is missing, malformed or unsafely stored."""
+
+    code = "key_error"
+
+
+class IntegrityViolationError(StoreError):
+    """Stored data failed an integrity check (ciphertext tampered, moved, or audit chain broken)."""
+
+    code = "integrity_violation"
+
+
+class ConfigError(FacegateError):
+    code = "config_error"
+    exit_code = 2
+
+
+class DatasetError(FacegateError):
+    """A benchmark dataset is missing or malformed; the message names the file and line."""
+
+    code = "dataset_error"
+    exit_code = 7

@@ -1,0 +1,26 @@
+"""Scores, decisions at calibrated operating points, 1:1 verification and 1:N identification."""
+
+from facegate.matching.decide import (
+    DEFAULT_OPERATING_POINT,
+    Decision,
+    OperatingPoint,
+    Outcome,
+    decide,
+    operating_point,
+)
+from facegate.matching.score import score
+from facegate.matching.search import Identification, Verification, identify, verify
+
+__all__ = [
+    "DEFAULT_OPERATING_POINT",
+    "Decision",
+    "Identification",
+    "OperatingPoint",
+    "Outcome",
+    "Verification",
+    "decide",
+    "identify",
+    "operating_point",
+    "score",
+    "verify",
+]

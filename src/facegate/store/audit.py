@@ -1,0 +1,299 @@
+"""The append-only, hash-chained audit log (R-27).
+
+Each event's ``hash`` is HMAC-SHA256, keyed from the site key, over the previous event's hash
+and the canonical JSON of the event's fields. Someone with only database access can neither
+edit nor remove an event without ``verify_audit_chain`` noticing: recomputing the chain needs
+the key. ``audit_head`` names the newest event, so removing the tail is noticed too.
+
+Limit: an attacker with write access who also drops the triggers and rewinds ``audit_head``
+to an earlier (authentic) event can truncate the log undetected. Anchoring the head outside
+the database (e.g. printing it in a signed daily report) closes that; it is not done yet.
+
+Events never hold names, face data or match scores: ``detail`` is a small flat dict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from facegate.errors import IntegrityViolationError, InvalidRecordError
+from facegate.store.checks import check_text
+from facegate.store.crypto import SiteKey
+from facegate.store.schema import ACTOR_LENGTH, AuditEvent, AuditHead, utcnow
+
+#: prev_hash of the first event.
+GENESIS_HASH = "0" * 64
+
+MAX_DETAIL_KEYS = 16
+MAX_DETAIL_TEXT = 200
+MAX_DETAIL_BYTES = 2048
+#: Keys that would invite face data or template scores into the log.
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {
+        "embedding",
+        "embeddings",
+        "template",
+        "templates",
+        "vector",
+        "image",
+        "photo",
+        "face",
+        "score",
+        "scores",
+        "distance",
+        "distances",
+        "similarity",
+        "display_name",
+        "name",
+    }
+)
+
+DetailValue = str | int | float | bool | None
+
+
+class AuditAction(StrEnum):
+    SITE_CREATED = "site.created"
+    SUBJECT_ADDED = "subject.added"
+    CONSENT_RECORDED = "consent.recorded"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    TEMPLATE_ENROLLED = "template.enrolled"
+    TEMPLATES_READ = "templates.read"
+    SUBJECT_DELETED = "subject.deleted"
+    DECISION_VERIFY = "decision.verify"
+    DECISION_IDENTIFY = "decision.identify"
+
+
+DECISION_ACTIONS = frozenset({AuditAction.DECISION_VERIFY, AuditAction.DECISION_IDENTIFY})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """Outcome of ``verify_audit_chain``. ``events_checked`` counts events that verified."""
+
+    ok: bool
+    events_checked: int
+    first_bad_event_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    site_id: str | None
+    subject_id: str | None
+    detail: dict[str, DetailValue]
+
+
+def append_event(
+    session: Session,
+    site_key: SiteKey,
+    *,
+    actor: str,
+    action: AuditAction,
+    site_id: str | None = None,
+    subject_id: str | None = None,
+    detail: Mapping[str, DetailValue] | None = None,
+) -> int:
+    """Append one event in the caller's transaction and advance ``audit_head``; returns its id.
+
+    The caller's transaction must hold the write lock (SQLite: BEGIN IMMEDIATE; elsewhere the
+    row lock taken here), so that two writers cannot both extend the same head.
+    """
+    actor = check_text(actor, "actor", ACTOR_LENGTH)
+    detail_json = canonical_json(check_detail(detail or {}))
+    head = session.execute(
+        select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+    ).one_or_none()
+    if head is None:
+        raise IntegrityViolationError("the audit_head row is missing: the audit log was tampered")
+    event_id = int(head.last_id) + 1
+    at = utcnow()
+    digest = chain_hash(
+        site_key.audit_key,
+        head.last_hash,
+        event_id=event_id,
+        at=at,
+        actor=actor,
+        action=str(action),
+        site_id=site_id,
+        subject_id=subject_id,
+        detail=detail_json,
+    )
+    session.execute(
+        insert(AuditEvent).values(
+            id=event_id,
+            at=at,
+            actor=actor,
+            action=str(action),
+            site_id=site_id,
+            subject_id=subject_id,
+            detail=detail_json,
+            prev_hash=head.last_hash,
+            hash=digest,
+        )
+    )
+    session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(last_id=event_id, last_hash=digest)
+    )
+    return event_id
+
+
+def verify_audit_chain(session: Session, site_key: SiteKey) -> AuditReport:
+    """Recompute the whole chain and compare it with ``audit_head``.
+
+    Detects an edited event (hash mismatch), a removed event in the middle (id gap), a
+    reordered or spliced event (prev_hash mismatch) and a removed tail (head mismatch).
+    """
+    expected_id = 1
+    prev_hash = GENESIS_HASH
+    rows = session.execute(
+        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)
+    ).scalars()
+    for event in rows:
+        checked = expected_id - 1
+        if event.id != expected_id:
+            return AuditReport(
+                False,
+                checked,
+                expected_id,
+                f"event {expected_id} is missing: the log jumps from {checked} to {event.id}",
+            )
+        if event.prev_hash != prev_hash:
+            return AuditReport(
+                False, checked, event.id, f"event {event.id} does not link to event {checked}"
+            )
+        digest = chain_hash(
+            site_key.audit_key,
+            event.prev_hash,
+            event_id=event.id,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            site_id=event.site_id,
+            subject_id=event.subject_id,
+            detail=event.detail,
+        )
+        if not hmac.compare_digest(digest, event.hash):
+            return AuditReport(
+                False, checked, event.id, f"event {event.id} was altered: its hash does not match"
+            )
+        prev_hash = event.hash
+        expected_id += 1
+    last_id = expected_id - 1
+    head = session.execute(
+        select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1)
+    ).one_or_none()
+    if head is None:
+        return AuditReport(False, last_id, None, "the audit_head row is missing")
+    if head.last_id > last_id:
+        return AuditReport(
+            False,
+            last_id,
+            last_id + 1,
+            f"audit_head names event {head.last_id} but the log ends at {last_id}: "
+            "events were removed from the end",
+        )
+    if head.last_id < last_id or head.last_hash != prev_hash:
+        return AuditReport(
+            False,
+            last_id,
+            head.last_id,
+            f"audit_head (event {head.last_id}) does not match the log's last event {last_id}",
+        )
+    return AuditReport(True, last_id)
+
+
+def events_for_subject(
+    session: Session, subject_id: str, action: AuditAction | None = None
+) -> list[AuditRecord]:
+    """A subject's audit events, oldest first (optionally only one action)."""
+    stmt = select(AuditEvent).where(AuditEvent.subject_id == subject_id)
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == str(action))
+    return [
+        AuditRecord(
+            id=event.id,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            site_id=event.site_id,
+            subject_id=event.subject_id,
+            detail=json.loads(event.detail),
+        )
+        for event in session.execute(stmt.order_by(AuditEvent.id)).scalars()
+    ]
+
+
+def check_detail(detail: Mapping[str, Any]) -> dict[str, DetailValue]:
+    """A copy of ``detail`` if it is small, flat and free of face-data keys; else refused."""
+    if len(detail) > MAX_DETAIL_KEYS:
+        raise InvalidRecordError(f"audit detail has more than {MAX_DETAIL_KEYS} keys")
+    checked: dict[str, DetailValue] = {}
+    for key, value in detail.items():
+        if not isinstance(key, str) or not key or len(key) > 64:
+            raise InvalidRecordError(f"audit detail key {key!r} must be text of 1-64 characters")
+        if key.lower() in FORBIDDEN_DETAIL_KEYS:
+            raise InvalidRecordError(
+                f"audit detail key {key!r} is refused: the log holds no names, face data or scores"
+            )
+        if isinstance(value, str):
+            if len(value) > MAX_DETAIL_TEXT:
+                raise InvalidRecordError(f"audit detail {key!r} is over {MAX_DETAIL_TEXT} chars")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidRecordError(f"audit detail {key!r} is not finite")
+        elif not (value is None or isinstance(value, int)):
+            raise InvalidRecordError(
+                f"audit detail {key!r} must be text, a number, a boolean or null, "
+                f"not {type(value).__name__}"
+            )
+        checked[key] = value
+    if len(canonical_json(checked).encode("utf-8")) > MAX_DETAIL_BYTES:
+        raise InvalidRecordError(f"audit detail is larger than {MAX_DETAIL_BYTES} bytes")
+    return checked
+
+
+def chain_hash(
+    audit_key: bytes,
+    prev_hash: str,
+    *,
+    event_id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    site_id: str | None,
+    subject_id: str | None,
+    detail: str,
+) -> str:
+    """HMAC-SHA256 (hex) over ``prev_hash`` and the canonical JSON of one event's fields."""
+    fields = {
+        "id": event_id,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "site_id": site_id,
+        "subject_id": subject_id,
+        "detail": detail,
+    }
+    message = prev_hash.encode("ascii") + b"\n" + canonical_json(fields).encode("utf-8")
+    return hmac.new(audit_key, message, hashlib.sha256).hexdigest()
+
+
+def canonical_json(value: object) -> str:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )

@@ -1,0 +1,132 @@
+"""The thin pipeline: detect → landmarks → align → quality → embed.
+
+It only wires stages; each stage is swappable through the constructor and adds to the one
+:class:`~facegate.vision.record.Face` record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+
+from facegate.errors import MultipleFacesError, NoFaceError
+from facegate.models.registry import ModelRegistry
+from facegate.vision.align import DlibAligner
+from facegate.vision.detect import CascadeDetector, HogDetector, MmodDetector
+from facegate.vision.embed import DlibResNetEmbedder
+from facegate.vision.image import RGBImage
+from facegate.vision.landmarks import FivePointLandmarker
+from facegate.vision.quality import QualityAssessor
+from facegate.vision.record import Face
+from facegate.vision.stages import Detector, FaceStage
+
+#: With :attr:`Selection.SINGLE`, another face at least this fraction of the largest face's
+#: width makes the image ambiguous; smaller faces far behind are ignored.
+AMBIGUOUS_FACE_RATIO = 0.5
+
+
+class Selection(StrEnum):
+    """Which face in an image is the subject.
+
+    SINGLE: the one face; refuses images with two comparable faces (enrollment).
+    LARGEST: the largest face, i.e. the person nearest the camera (gates).
+    CENTRAL: the face nearest the image centre (centred photos such as LFW's).
+    """
+
+    SINGLE = "single"
+    LARGEST = "largest"
+    CENTRAL = "central"
+
+
+class FacePipeline:
+    """Runs a detector, then each face stage in order, timing every stage.
+
+    >>> pipeline = FacePipeline.default()                      # doctest: +SKIP
+    >>> face = pipeline.subject(image, Selection.LARGEST)      # doctest: +SKIP
+    >>> face.embedding.shape                                   # doctest: +SKIP
+    (128,)
+    """
+
+    def __init__(self, detector: Detector, stages: Sequence[FaceStage]) -> None:
+        self.detector = detector
+        self.stages = tuple(stages)
+
+    @classmethod
+    def default(cls, registry: ModelRegistry | None = None) -> FacePipeline:
+        """HOG (then CNN) detection, 5 landmarks, dlib alignment, quality, ResNet embedding."""
+        registry = registry or ModelRegistry.default()
+        return cls(
+            CascadeDetector([HogDetector(), MmodDetector(registry)]),
+            [
+                FivePointLandmarker(registry),
+                DlibAligner(),
+                QualityAssessor(),
+                DlibResNetEmbedder(registry),
+            ],
+        )
+
+    @property
+    def embedding_model(self) -> str:
+        """Registry name of the embedding model (templates are only comparable within one)."""
+        for stage in self.stages:
+            model = getattr(stage, "model_name", None)
+            if isinstance(model, str):
+                return model
+        raise ValueError("the pipeline has no embedding stage")
+
+    def detect(self, image: RGBImage) -> tuple[list[Face], float]:
+        """All faces, best first, and the detection time in seconds."""
+        started = time.perf_counter()
+        faces = self.detector.detect(image)
+        return faces, time.perf_counter() - started
+
+    def complete(self, image: RGBImage, face: Face) -> Face:
+        """Runs every stage after detection on ``face``; returns it for chaining."""
+        for stage in self.stages:
+            started = time.perf_counter()
+            stage.process(image, face)
+            face.stage_seconds[stage.name] = time.perf_counter() - started
+        return face
+
+    def analyze(self, image: RGBImage) -> list[Face]:
+        """Every face in the image, through every stage. Empty list when there is none."""
+        faces, seconds = self.detect(image)
+        for face in faces:
+            face.stage_seconds[self.detector.name] = seconds
+            self.complete(image, face)
+        return faces
+
+    def subject(self, image: RGBImage, selection: Selection) -> Face:
+        """The subject's face through every stage; the other faces are not processed.
+
+        Raises:
+            NoFaceError: no face found.
+            MultipleFacesError: ``selection`` is SINGLE and two comparable faces are present.
+        """
+        faces, seconds = self.detect(image)
+        face = select_subject(faces, image.shape[1], image.shape[0], selection)
+        face.stage_seconds[self.detector.name] = seconds
+        return self.complete(image, face)
+
+
+def select_subject(faces: Sequence[Face], width: int, height: int, selection: Selection) -> Face:
+    """Pick the subject among detected faces (see :class:`Selection`)."""
+    if not faces:
+        raise NoFaceError("no face found in the image")
+    largest = max(faces, key=lambda f: f.box.area)
+    if selection is Selection.LARGEST:
+        return largest
+    if selection is Selection.CENTRAL:
+        cx, cy = width / 2.0, height / 2.0
+        return min(faces, key=lambda f: (f.box.center[0] - cx) ** 2 + (f.box.center[1] - cy) ** 2)
+    rivals = [
+        f
+        for f in faces
+        if f is not largest and f.box.width >= AMBIGUOUS_FACE_RATIO * largest.box.width
+    ]
+    if rivals:
+        raise MultipleFacesError(
+            f"{len(rivals) + 1} faces of comparable size found; the image must show one person"
+        )
+    return largest

@@ -1,0 +1,196 @@
+"""The CLI end to end on a real SQLite store and real photos: outputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from PIL import Image, ImageFilter
+
+from facegate.cli.main import main
+from facegate.errors import ConsentRequiredError, FaceError, ImageError, NotFoundError
+from facegate.fixtures import encode_png, no_face
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "data"
+    monkeypatch.setenv("FACEGATE_DATA_DIR", str(directory))
+    monkeypatch.setenv("FACEGATE_ENV", "development")
+    monkeypatch.delenv("FACEGATE_SITE_KEY", raising=False)
+    monkeypatch.delenv("FACEGATE_KEY_FILE", raising=False)
+    return directory
+
+
+@pytest.fixture
+def images(tmp_path: Path, face_rgb: NDArray[np.uint8]) -> dict[str, Path]:
+    made = {
+        "face": encode_png(face_rgb),
+        "mirrored": encode_png(np.ascontiguousarray(face_rgb[:, ::-1])),
+        "blurred": encode_png(
+            np.asarray(Image.fromarray(face_rgb).filter(ImageFilter.GaussianBlur(3)))
+        ),
+        "no_face": encode_png(no_face()),
+        "two_faces": encode_png(np.ascontiguousarray(np.concatenate([face_rgb, face_rgb], axis=1))),
+        "corrupt": b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+    }
+    paths = {}
+    for name, data in made.items():
+        paths[name] = tmp_path / f"{name}.png"
+        paths[name].write_bytes(data)
+    return paths
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    code = main(["--json", *args])
+    out = capsys.readouterr().out.strip().splitlines()
+    return code, json.loads(out[-1]) if out else None
+
+
+def _subject_with_consent(capsys: pytest.CaptureFixture[str]) -> str:
+    code, body = run(capsys, "subject", "add", "--name", "Eileen")
+    assert code == 0
+    subject_id: str = body["subject"]["id"]
+    code, body = run(
+        capsys, "consent", "record", subject_id, "--notice-version", "v1", "--given-by", "Eileen"
+    )
+    assert code == 0
+    assert body["consent"]["notice_version"] == "v1"
+    return subject_id
+
+
+def test_full_flow(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
+) -> None:
+    code, body = run(capsys, "init")
+    assert (code, body["created"]) == (0, True)
+    assert (data_dir / "site.key").stat().st_mode & 0o777 == 0o600
+    subject_id = _subject_with_consent(capsys)
+
+    code, body = run(capsys, "enroll", subject_id, str(images["face"]))
+    assert code == 0
+    assert len(body["templates"]) == 1
+
+    code, body = run(capsys, "verify", subject_id, str(images["mirrored"]))
+    assert code == 0
+    assert body["verification"]["decision"] == "match"
+    code, body = run(capsys, "identify", str(images["mirrored"]))
+    assert code == 0
+    assert body["identification"]["subject_id"] == subject_id
+
+    code, body = run(capsys, "subject", "list")
+    assert code == 0
+    assert body["subjects"][0]["template_count"] == 1
+
+    code, body = run(capsys, "audit", "verify")
+    assert code == 0
+    assert body["audit"]["ok"] is True
+
+    code, body = run(capsys, "subject", "delete", subject_id)
+    assert code == 0
+    assert body["receipt"]["key_destroyed"] is True
+    code, body = run(capsys, "verify", subject_id, str(images["face"]))
+    assert (code, body["error"]["code"]) == (NotFoundError.exit_code, "not_found")
+
+
+def test_no_score_or_template_leaves_through_the_cli(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
+) -> None:
+    run(capsys, "init")
+    subject_id = _subject_with_consent(capsys)
+    run(capsys, "enroll", subject_id, str(images["face"]))
+    outputs = [
+        run(capsys, "verify", subject_id, str(images["face"]))[1],
+        run(capsys, "identify", str(images["face"]))[1],
+        run(capsys, "subject", "list")[1],
+    ]
+    text = json.dumps(outputs)
+    for forbidden in ("similarity", "score", "embedding", "threshold", "ciphertext"):
+        assert forbidden not in text
+
+
+def test_enroll_without_consent_is_refused(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
+) -> None:
+    run(capsys, "init")
+    _, body = run(capsys, "subject", "add", "--name", "No Consent")
+    code, body = run(capsys, "enroll", body["subject"]["id"], str(images["face"]))
+    assert code == ConsentRequiredError.exit_code
+    assert body["error"]["code"] == "consent_required"
+
+
+@pytest.mark.parametrize(
+    ("image", "exit_code", "error_code"),
+    [
+        ("blurred", FaceError.exit_code, "poor_quality"),
+        ("no_face", FaceError.exit_code, "no_face"),
+        ("two_faces", FaceError.exit_code, "multiple_faces"),
+        ("corrupt", ImageError.exit_code, "image_corrupt"),
+    ],
+)
+def test_enrollment_refuses_bad_images(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    images: dict[str, Path],
+    image: str,
+    exit_code: int,
+    error_code: str,
+) -> None:
+    run(capsys, "init")
+    subject_id = _subject_with_consent(capsys)
+    code, body = run(capsys, "enroll", subject_id, str(images["face"]), str(images[image]))
+    assert code == exit_code
+    assert body["error"]["code"] == error_code
+    assert image in body["error"]["message"]
+    if error_code == "poor_quality":
+        assert body["error"]["reasons"] == ["blurred"]
+    _, listing = run(capsys, "subject", "list")
+    assert listing["subjects"][0]["template_count"] == 0  # all or nothing
+
+
+def test_verify_reports_quality_and_no_match(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
+) -> None:
+    run(capsys, "init")
+    subject_id = _subject_with_consent(capsys)
+    run(capsys, "enroll", subject_id, str(images["face"]))
+    code, body = run(capsys, "verify", subject_id, str(images["blurred"]))
+    assert code in (0, 10)
+    assert body["verification"]["quality_reasons"] == ["blurred"]
+    code, body = run(capsys, "verify", subject_id, str(images["no_face"]))
+    assert (code, body["error"]["code"]) == (FaceError.exit_code, "no_face")
+
+
+def test_unknown_ids_and_bad_usage(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
+) -> None:
+    run(capsys, "init")
+    code, body = run(capsys, "verify", "0" * 32, str(images["face"]))
+    assert (code, body["error"]["code"]) == (NotFoundError.exit_code, "not_found")
+    code, body = run(capsys, "identify", "--site", "nowhere", str(images["face"]))
+    assert (code, body["error"]["code"]) == (NotFoundError.exit_code, "not_found")
+    assert main(["verify"]) == 2  # usage error
+    code, body = run(capsys, "verify", "0" * 32, str(images["face"]) + ".missing")
+    assert body["error"]["code"] in {"image_corrupt", "not_found"}
+    assert code != 0
+
+
+def test_human_output_without_json(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    assert main(["init", "--site", "sunny", "--name", "Sunny Garden"]) == 0
+    assert "sunny" in capsys.readouterr().out
+    assert main(["audit", "verify"]) == 0
+    assert "intact" in capsys.readouterr().out
+
+
+def test_production_refuses_implicit_key(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACEGATE_ENV", "production")
+    code, body = run(capsys, "init")
+    assert code == 2
+    assert body["error"]["code"] == "config_error"
+    assert not (data_dir / "site.key").exists()

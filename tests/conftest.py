@@ -1,0 +1,47 @@
+"""Shared fixtures: real images from scikit-image, the default pipeline, ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from facegate.fixtures import SHARED_DATA_ENV, astronaut, encode_png
+from facegate.models.registry import ModelRegistry
+from facegate.vision.pipeline import FacePipeline
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def shared_data_dir() -> Path:
+    """``$FACEGATE_SHARED_DATA`` if set, else ``<repo>/../shared/data``; skip when absent."""
+    override = os.environ.get(SHARED_DATA_ENV)
+    root = Path(override) if override else REPO_ROOT / ".." / "shared" / "data"
+    if not root.is_dir():
+        pytest.skip(f"shared face data not found at {root} (set {SHARED_DATA_ENV})")
+    return root.resolve()
+
+
+@pytest.fixture(scope="session")
+def registry() -> ModelRegistry:
+    return ModelRegistry.default()
+
+
+@pytest.fixture(scope="session")
+def pipeline(registry: ModelRegistry) -> FacePipeline:
+    return FacePipeline.default(registry)
+
+
+@pytest.fixture(scope="session")
+def face_rgb() -> NDArray[np.uint8]:
+    """The astronaut photo: one real frontal face, ``(512, 512, 3)`` uint8."""
+    return astronaut()
+
+
+@pytest.fixture(scope="session")
+def face_png(face_rgb: NDArray[np.uint8]) -> bytes:
+    return encode_png(face_rgb)

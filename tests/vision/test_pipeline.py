@@ -1,0 +1,157 @@
+"""The default pipeline on real photos: every stage's output, subject selection, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from PIL import Image
+
+from facegate.errors import MultipleFacesError, NoFaceError
+from facegate.fixtures import no_face
+from facegate.matching import score
+from facegate.vision.detect import CascadeDetector, HogDetector
+from facegate.vision.image import RGBImage
+from facegate.vision.pipeline import FacePipeline, Selection, select_subject
+from facegate.vision.record import Box, Face
+
+# Where dlib's HOG puts the astronaut's face (pixels), measured once; a drift of a few
+# pixels is a different dlib build, more is a bug.
+ASTRONAUT_BOX = (179.0, 83.0, 267.0, 171.0)
+# Same-person similarities of dlib embeddings are above ~0.4; flipping a photo keeps ~0.8.
+SAME_FACE_MIN_SIMILARITY = 0.6
+
+
+def test_every_stage_fills_its_field(pipeline: FacePipeline, face_rgb: NDArray[np.uint8]) -> None:
+    face = pipeline.subject(face_rgb, Selection.SINGLE)
+    assert face.box.as_list() == pytest.approx(ASTRONAUT_BOX, abs=4.0)
+    assert face.detection_score > 0.5
+    assert face.landmarks is not None
+    assert face.landmarks.shape == (5, 2)
+    assert face.landmarks.dtype == np.float32
+    inside = (
+        (face.landmarks[:, 0] >= face.box.x1 - 5)
+        & (face.landmarks[:, 0] <= face.box.x2 + 5)
+        & (face.landmarks[:, 1] >= face.box.y1 - 5)
+        & (face.landmarks[:, 1] <= face.box.y2 + 5)
+    )
+    assert inside.all()
+    assert face.chip is not None
+    assert face.chip.shape == (150, 150, 3)
+    assert face.chip.dtype == np.uint8
+    assert face.quality is not None
+    assert face.quality.passed, face.quality.reasons
+    assert 0.0 < face.quality.score <= 1.0
+    assert face.embedding is not None
+    assert face.embedding.shape == (128,)
+    assert face.embedding.dtype == np.float32
+    assert np.isfinite(face.embedding).all()
+    assert set(face.stage_seconds) == {"detect", "landmarks", "align", "quality", "embed"}
+
+
+def test_embedding_is_deterministic(pipeline: FacePipeline, face_rgb: NDArray[np.uint8]) -> None:
+    first = pipeline.subject(face_rgb, Selection.SINGLE).embedding
+    second = pipeline.subject(face_rgb, Selection.SINGLE).embedding
+    assert first is not None
+    assert second is not None
+    assert np.array_equal(first, second)
+
+
+def test_mirrored_photo_embeds_close(pipeline: FacePipeline, face_rgb: NDArray[np.uint8]) -> None:
+    original = pipeline.subject(face_rgb, Selection.SINGLE).embedding
+    mirrored = pipeline.subject(np.ascontiguousarray(face_rgb[:, ::-1]), Selection.SINGLE)
+    assert original is not None
+    assert mirrored.embedding is not None
+    assert mirrored.box.x1 == pytest.approx(512 - ASTRONAUT_BOX[2], abs=4.0)
+    assert score(original, mirrored.embedding)[0, 0] > SAME_FACE_MIN_SIMILARITY
+
+
+def test_photo_without_face(pipeline: FacePipeline) -> None:
+    with pytest.raises(NoFaceError):
+        pipeline.subject(no_face(), Selection.LARGEST)
+    assert pipeline.analyze(no_face()) == []
+
+
+def test_two_people_are_refused_for_enrollment(pipeline: FacePipeline, face_rgb: RGBImage) -> None:
+    pair = np.ascontiguousarray(np.concatenate([face_rgb, face_rgb], axis=1))
+    with pytest.raises(MultipleFacesError, match="comparable size"):
+        pipeline.subject(pair, Selection.SINGLE)
+
+
+def test_largest_and_central_selection(pipeline: FacePipeline, face_rgb: RGBImage) -> None:
+    # A small copy of the face on the left, the full-size photo on the right.
+    small = np.asarray(Image.fromarray(face_rgb).resize((384, 384)))
+    canvas = np.full((512, 1024, 3), 128, dtype=np.uint8)
+    canvas[:384, :384] = small
+    canvas[:, 512:] = face_rgb
+    largest = pipeline.subject(canvas, Selection.LARGEST)
+    assert largest.box.x1 > 512
+    faces = pipeline.analyze(canvas)
+    assert len(faces) >= 2
+    central = select_subject(faces, 1024, 512, Selection.CENTRAL)
+    centre_distances = [abs(f.box.center[0] - 512) for f in faces]
+    assert abs(central.box.center[0] - 512) == min(centre_distances)
+
+
+def test_select_subject_ignores_small_background_faces() -> None:
+    big = Face(Box(100, 100, 300, 300), 1.0)
+    small = Face(Box(0, 0, 60, 60), 2.0)
+    assert select_subject([small, big], 640, 480, Selection.SINGLE) is big
+    with pytest.raises(NoFaceError):
+        select_subject([], 640, 480, Selection.LARGEST)
+
+
+class _Fixed:
+    def __init__(self, name: str, faces: list[Face]) -> None:
+        self.name = name
+        self.faces = faces
+        self.calls = 0
+
+    def detect(self, image: RGBImage) -> list[Face]:
+        self.calls += 1
+        return list(self.faces)
+
+
+def test_cascade_stops_at_first_detector_that_finds(face_rgb: RGBImage) -> None:
+    empty = _Fixed("first", [])
+    finder = _Fixed("second", [Face(Box(1, 2, 3, 4), 0.5)])
+    never = _Fixed("third", [Face(Box(5, 6, 7, 8), 0.9)])
+    cascade = CascadeDetector([empty, finder, never])
+    faces = cascade.detect(face_rgb)
+    assert [f.box for f in faces] == [Box(1, 2, 3, 4)]
+    assert (empty.calls, finder.calls, never.calls) == (1, 1, 0)
+    assert cascade.last_used == "second"
+
+
+def test_hog_upsampling_finds_small_faces(face_rgb: RGBImage) -> None:
+    tiny = np.asarray(Image.fromarray(face_rgb).resize((200, 200)))  # face ~35 px wide
+    assert HogDetector(upsample_schedule=(0,)).detect(tiny) == []
+    assert len(HogDetector(upsample_schedule=(0, 1)).detect(tiny)) == 1
+
+
+def test_large_images_are_detected_on_a_shrunk_copy(face_rgb: RGBImage) -> None:
+    big = np.asarray(Image.fromarray(face_rgb).resize((2048, 2048)))
+    faces = HogDetector().detect(big)
+    assert faces  # best first; HOG may add a weak false positive on the suit
+    expected = [v * 4 for v in ASTRONAUT_BOX]
+    assert faces[0].box.as_list() == pytest.approx(expected, abs=24.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"upsample_schedule": ()}, "upsample_schedule"),
+        ({"upsample_schedule": (0, 5)}, "upsample_schedule"),
+        ({"max_side": 10}, "max_side"),
+    ],
+)
+def test_hog_parameters_are_checked(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        HogDetector(**kwargs)  # type: ignore[arg-type]
+
+
+def test_stage_needs_its_inputs(pipeline: FacePipeline, face_rgb: RGBImage) -> None:
+    bare = Face(Box(*ASTRONAUT_BOX), 1.0)
+    embedder = pipeline.stages[-1]
+    with pytest.raises(ValueError, match="chip"):
+        embedder.process(face_rgb, bare)
