@@ -28,6 +28,8 @@ DEMO_ACTOR = "demo-operator"
 #: LFW people enrolled by the demo when the shared data is present.
 LFW_PEOPLE = ("Colin_Powell", "Gloria_Macapagal_Arroyo", "Tony_Blair")
 LFW_STRANGER = "Jean_Chretien"
+#: Photos enrolled per LFW person; several templates per subject, the best match counts.
+ENROLLED_PHOTOS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +67,10 @@ class _Actions:
     registry: ModelRegistry
     max_pixels: int
 
-    def enroll(self, subject_id: str, image: ImageSource) -> Callable[[], str]:
+    def enroll(self, subject_id: str, *images: ImageSource) -> Callable[[], str]:
         def run() -> str:
             ids = enroll_images(
-                self.store, self.pipeline, subject_id, [image], DEMO_ACTOR, self.max_pixels
+                self.store, self.pipeline, subject_id, images, DEMO_ACTOR, self.max_pixels
             )
             return f"enrolled {len(ids)}"
 
@@ -163,23 +165,23 @@ def run_demo(
         ids = {}
         for person in LFW_PEOPLE:
             ids[person] = act.add_resident(person.replace("_", " "), consent=True)
-            act.enroll(ids[person], _lfw(shared, person, 0))()
+            act.enroll(ids[person], *(_lfw(shared, person, k) for k in range(ENROLLED_PHOTOS)))()
         first, second = LFW_PEOPLE[0], LFW_PEOPLE[1]
         steps += [
             _attempt(
                 f"verify {first}, another photo",
                 "match",
-                act.verify(ids[first], _lfw(shared, first, 1)),
+                act.verify(ids[first], _lfw(shared, first, ENROLLED_PHOTOS)),
             ),
             _attempt(
                 f"verify {first}'s claim with {second}'s face",
                 "no_match",
-                act.verify(ids[first], _lfw(shared, second, 1)),
+                act.verify(ids[first], _lfw(shared, second, ENROLLED_PHOTOS)),
             ),
             _attempt(
                 f"identify {second}, another photo",
                 f"identified as {second.replace('_', ' ')}",
-                act.identify(_lfw(shared, second, 2)),
+                act.identify(_lfw(shared, second, ENROLLED_PHOTOS + 1)),
             ),
             _attempt(
                 f"identify {LFW_STRANGER} (never enrolled)",

@@ -10,7 +10,9 @@ from PIL import Image
 from facegate.errors import MultipleFacesError, NoFaceError
 from facegate.fixtures import no_face
 from facegate.matching import score
+from facegate.models.registry import ModelRegistry
 from facegate.vision.detect import CascadeDetector, HogDetector
+from facegate.vision.embed import DlibResNetEmbedder
 from facegate.vision.image import RGBImage
 from facegate.vision.pipeline import FacePipeline, Selection, select_subject
 from facegate.vision.record import Box, Face
@@ -155,3 +157,21 @@ def test_stage_needs_its_inputs(pipeline: FacePipeline, face_rgb: RGBImage) -> N
     embedder = pipeline.stages[-1]
     with pytest.raises(ValueError, match="chip"):
         embedder.process(face_rgb, bare)
+
+
+def test_flip_average_is_the_mean_of_both_views(
+    pipeline: FacePipeline, registry: ModelRegistry, face_rgb: RGBImage
+) -> None:
+    face = pipeline.subject(face_rgb, Selection.SINGLE)
+    assert face.chip is not None
+    assert face.embedding is not None
+    mirror = Face(face.box, face.detection_score, chip=np.ascontiguousarray(face.chip[:, ::-1]))
+    pipeline.stages[-1].process(face_rgb, mirror)
+    assert mirror.embedding is not None
+    averaged = Face(face.box, face.detection_score, chip=face.chip)
+    DlibResNetEmbedder(registry, flip_average=True).process(face_rgb, averaged)
+    assert averaged.embedding is not None
+    expected = (face.embedding + mirror.embedding) / 2.0
+    assert np.allclose(averaged.embedding, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="num_jitters"):
+        DlibResNetEmbedder(registry, num_jitters=-1)

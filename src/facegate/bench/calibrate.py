@@ -34,14 +34,16 @@ def calibrate(
     Raises:
         ConfigError: too few impostor comparisons to resolve a target (fewer than 1/FMR).
     """
+    if genuine.size == 0:
+        raise ConfigError("no same-person pairs with a face in both images: nothing to calibrate")
     points: dict[str, OperatingPointInfo] = {}
     for point, target in TARGET_FMR.items():
-        result = fnmr_at_fmr(genuine, impostor, target)
-        if not result.resolvable:
+        if impostor.size * target < 1:
             raise ConfigError(
                 f"{impostor.size} impostor comparisons cannot resolve FMR {target:g}; "
                 f"at least {round(1 / target)} are needed (add images of more people)"
             )
+        result = fnmr_at_fmr(genuine, impostor, target)
         points[point.value] = OperatingPointInfo(
             name=point.value,
             threshold=result.threshold,

@@ -25,6 +25,7 @@ from facegate.bench.metrics import (
     roc_auc,
 )
 from facegate.bench.report import JSON_FIELD
+from facegate.errors import DatasetError
 from facegate.matching.score import score
 
 #: The false match rates the benchmark reports FNMR at.
@@ -93,7 +94,11 @@ def evaluate(
 ) -> ProtocolResult:
     """Every reported metric for one set of scored pairs (``folds``: k-fold accuracy or None)."""
     genuine, impostor = scores[same], scores[~same]
-    accuracy = kfold_accuracy(scores, same, folds) if folds else None
+    if genuine.size == 0 or impostor.size == 0:
+        raise DatasetError(f"{name}: needs both same-person and different-person pairs")
+    # k-fold accuracy needs every fold to hold pairs of both kinds.
+    enough = folds is not None and min(genuine.size, impostor.size) >= folds
+    accuracy = kfold_accuracy(scores, same, folds) if folds and enough else None
     curve = error_rates(genuine, impostor)
     return ProtocolResult(
         name=name,

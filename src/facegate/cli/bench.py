@@ -37,7 +37,7 @@ from facegate.bench.verification import (
 )
 from facegate.cli.context import Context, get
 from facegate.errors import DatasetError
-from facegate.vision.pipeline import Selection
+from facegate.vision.pipeline import FacePipeline, Selection
 
 bench_app = typer.Typer(
     help="Benchmarks with the standard metrics of the field.", no_args_is_help=True
@@ -126,15 +126,23 @@ def verification(
     selection: Annotated[
         Selection, typer.Option(help="Which face is the subject.")
     ] = Selection.CENTRAL,
+    flip_average: Annotated[
+        bool, typer.Option(help="Average each embedding with its mirror image's (2 passes).")
+    ] = False,
 ) -> None:
     """Accuracy, ROC AUC, FNMR at FMR 1e-2/1e-3/1e-4, FTA and per-stage time."""
     context = get(ctx)
+    pipeline = (
+        FacePipeline.default(context.registry, flip_average=True)
+        if flip_average
+        else context.pipeline
+    )
     pair_sets, folders = _load_inputs(pairs, pairs_csv, labelled)
     images = _images(pair_sets, folders)
     systems: dict[str, dict[Path, Acquisition]] = {}
     with _progress(context) as progress:
         systems["facegate"] = acquire_all(
-            images, pipeline_acquirer(context.pipeline, selection), "facegate", progress
+            images, pipeline_acquirer(pipeline, selection), "facegate", progress
         )
         if baseline:
             naive_images = (

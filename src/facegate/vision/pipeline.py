@@ -53,8 +53,13 @@ class FacePipeline:
         self.stages = tuple(stages)
 
     @classmethod
-    def default(cls, registry: ModelRegistry | None = None) -> FacePipeline:
-        """HOG (then CNN) detection, 5 landmarks, dlib alignment, quality, ResNet embedding."""
+    def default(
+        cls, registry: ModelRegistry | None = None, *, flip_average: bool = False
+    ) -> FacePipeline:
+        """HOG (then CNN) detection, 5 landmarks, dlib alignment, quality, ResNet embedding.
+
+        ``flip_average``: see :class:`~facegate.vision.embed.DlibResNetEmbedder`.
+        """
         registry = registry or ModelRegistry.default()
         return cls(
             CascadeDetector([HogDetector(), MmodDetector(registry)]),
@@ -62,7 +67,7 @@ class FacePipeline:
                 FivePointLandmarker(registry),
                 DlibAligner(),
                 QualityAssessor(),
-                DlibResNetEmbedder(registry),
+                DlibResNetEmbedder(registry, flip_average=flip_average),
             ],
         )
 
