@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from facegate import fixtures
 from facegate.fixtures import SHARED_DATA_ENV, astronaut, encode_png
 from facegate.models.registry import ModelRegistry
 from facegate.vision.pipeline import FacePipeline
@@ -19,11 +19,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def shared_data_dir() -> Path:
     """``$FACEGATE_SHARED_DATA`` if set, else ``<repo>/../shared/data``; skip when absent."""
-    override = os.environ.get(SHARED_DATA_ENV)
-    root = Path(override) if override else REPO_ROOT / ".." / "shared" / "data"
-    if not root.is_dir():
-        pytest.skip(f"shared face data not found at {root} (set {SHARED_DATA_ENV})")
-    return root.resolve()
+    root = fixtures.shared_data_dir(REPO_ROOT)
+    if root is None:
+        pytest.skip(f"shared face data not found beside {REPO_ROOT} (set {SHARED_DATA_ENV})")
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ DEMO_ACTOR = "demo-operator"
 #: LFW people enrolled by the demo when the shared data is present.
 LFW_PEOPLE = ("Colin_Powell", "Gloria_Macapagal_Arroyo", "Tony_Blair")
 LFW_STRANGER = "Jean_Chretien"
+LFW_IMAGES = Path("lfw_deepfunneled_subset", "images")
 #: Photos enrolled per LFW person; several templates per subject, the best match counts.
 ENROLLED_PHOTOS = 3
 
@@ -53,9 +54,20 @@ def _attempt(action: str, expected: str, run: Callable[[], str]) -> DemoStep:
     return DemoStep(action, outcome, expected)
 
 
+def _lfw_root() -> Path | None:
+    """``../shared/data`` if it holds enough LFW photos of every demo person, else None."""
+    shared = shared_data_dir()
+    if shared is None:
+        return None
+    for person in (*LFW_PEOPLE, LFW_STRANGER):
+        if len(list((shared / LFW_IMAGES / person).glob("*.jpg"))) < ENROLLED_PHOTOS + 2:
+            return None
+    return shared
+
+
 def _lfw(root: Path, person: str, index: int) -> Path:
     """The ``index``-th (0-based, sorted) LFW photo of ``person``."""
-    return sorted((root / "lfw_deepfunneled_subset" / "images" / person).glob("*.jpg"))[index]
+    return sorted((root / LFW_IMAGES / person).glob("*.jpg"))[index]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,9 @@ def run_demo(
     """Build the demo site and return what happened at each step."""
     if DEMO_SITE not in {s.code for s in store.list_sites()}:
         store.create_site(DEMO_SITE, "Demo community / 演示小区", actor=DEMO_ACTOR)
+    # Each run starts from an empty community; earlier residents leave by normal deletion.
+    for earlier in store.list_subjects(DEMO_SITE):
+        store.delete_subject(earlier.id, "demo reset", DEMO_ACTOR)
     act = _Actions(store, pipeline, registry, max_pixels)
     face = astronaut()
     face_png = encode_png(face)
@@ -160,12 +175,19 @@ def run_demo(
             act.verify(eileen, encode_png(no_face())),
         ),
     ]
-    shared = shared_data_dir()
-    if shared is not None and (shared / "lfw_deepfunneled_subset").is_dir():
+    shared = _lfw_root()
+    if shared is not None:
         ids = {}
         for person in LFW_PEOPLE:
             ids[person] = act.add_resident(person.replace("_", " "), consent=True)
-            act.enroll(ids[person], *(_lfw(shared, person, k) for k in range(ENROLLED_PHOTOS)))()
+            photos = [_lfw(shared, person, k) for k in range(ENROLLED_PHOTOS)]
+            steps.append(
+                _attempt(
+                    f"enroll {person}, {ENROLLED_PHOTOS} photos",
+                    f"enrolled {ENROLLED_PHOTOS}",
+                    act.enroll(ids[person], *photos),
+                )
+            )
         first, second = LFW_PEOPLE[0], LFW_PEOPLE[1]
         steps += [
             _attempt(

@@ -112,6 +112,20 @@ class IntegrityViolationError(StoreError):
     code = "integrity_violation"
 
 
+class FileSystemError(FacegateError):
+    """A file or directory facegate needs cannot be read or written."""
+
+    code = "filesystem_error"
+    exit_code = 9
+
+
+class MissingDependencyError(FacegateError):
+    """An optional extra (e.g. ``facegate[eval]``) is needed for this command."""
+
+    code = "missing_dependency"
+    exit_code = 2
+
+
 class ConfigError(FacegateError):
     code = "config_error"
     exit_code = 2

@@ -33,8 +33,9 @@ def no_face() -> NDArray[np.uint8]:
     return np.asarray(data.coffee(), dtype=np.uint8)  # type: ignore[no-untyped-call]
 
 
-def shared_data_dir() -> Path | None:
-    """``$FACEGATE_SHARED_DATA``, else ``../shared/data`` beside the working directory."""
+def shared_data_dir(checkout: Path | None = None) -> Path | None:
+    """``$FACEGATE_SHARED_DATA``, else ``../shared/data`` beside ``checkout`` (default: the
+    working directory); None when that folder does not exist."""
     override = os.environ.get(SHARED_DATA_ENV)
-    candidates = [Path(override)] if override else [Path.cwd().parent / "shared" / "data"]
-    return next((c for c in candidates if c.is_dir()), None)
+    candidate = Path(override) if override else (checkout or Path.cwd()).parent / "shared" / "data"
+    return candidate.resolve() if candidate.is_dir() else None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from facegate.errors import ConsentRequiredError, FaceError, PoorQualityError
+from facegate.errors import ConsentRequiredError, FacegateError, NotFoundError, PoorQualityError
 from facegate.matching import (
     DEFAULT_OPERATING_POINT,
     OperatingPoint,
@@ -21,10 +21,10 @@ from facegate.matching import (
 )
 from facegate.matching.decide import Decision
 from facegate.models.registry import ModelRegistry
-from facegate.store import Store
-from facegate.vision.image import RGBImage, load_image
+from facegate.store import Store, SubjectStatus
+from facegate.vision.image import load_image
 from facegate.vision.pipeline import FacePipeline, Selection
-from facegate.vision.record import Face, QualityReason
+from facegate.vision.record import Embedding, Face, QualityReason
 
 ImageSource = bytes | Path
 
@@ -52,10 +52,6 @@ class IdentifyResult:
     audit_event_id: int
 
 
-def _decode(source: ImageSource, max_pixels: int) -> RGBImage:
-    return load_image(source, max_pixels=max_pixels)
-
-
 def enroll_images(
     store: Store,
     pipeline: FacePipeline,
@@ -75,26 +71,61 @@ def enroll_images(
     """
     if not sources:
         raise ValueError("no images to enroll")
+    subject = store.get_subject(subject_id)
+    if subject.status is SubjectStatus.DELETED:
+        raise NotFoundError(f"subject {subject_id} was deleted; its data no longer exists")
     # Face data of a subject without consent must not even be computed (R-02), so check
     # before the pipeline runs; the store checks again inside the insert's transaction.
-    if not store.get_subject(subject_id).has_active_consent:
+    if not subject.has_active_consent:
         raise ConsentRequiredError(f"subject {subject_id} has no active consent to face processing")
     faces: list[Face] = []
     for index, source in enumerate(sources):
         label = str(source) if isinstance(source, Path) else f"image {index + 1}"
         try:
-            face = pipeline.subject(_decode(source, max_pixels), Selection.SINGLE)
-        except FaceError as exc:
-            raise type(exc)(f"{label}: {exc}") from exc
-        if face.quality is None or not face.quality.passed:
-            reasons = [r.value for r in face.quality.reasons] if face.quality else []
-            raise PoorQualityError(
-                f"{label}: face fails the quality gate ({', '.join(reasons)})", reasons
-            )
+            face = pipeline.subject(load_image(source, max_pixels=max_pixels), Selection.SINGLE)
+            if face.quality is not None and not face.quality.passed:
+                reasons = [r.value for r in face.quality.reasons]
+                raise PoorQualityError(
+                    f"face fails the quality gate ({', '.join(reasons)})", reasons
+                )
+        except FacegateError as exc:
+            exc.args = (f"{label}: {exc}",)
+            raise
         faces.append(face)
-    embeddings = [f.embedding for f in faces if f.embedding is not None]
-    qualities = [f.quality.score for f in faces if f.quality is not None]
+    embeddings = [_embedding(f) for f in faces]
+    qualities = [f.quality.score if f.quality else 0.0 for f in faces]
     return store.enroll(subject_id, embeddings, pipeline.embedding_model, qualities, actor=actor)
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """A probe face ready for matching, and the threshold of the chosen operating point."""
+
+    embedding: Embedding
+    threshold: float
+    detail: dict[str, str]
+    reasons: tuple[QualityReason, ...]
+
+
+def _probe(
+    pipeline: FacePipeline,
+    registry: ModelRegistry,
+    source: ImageSource,
+    max_pixels: int,
+    point: OperatingPoint,
+) -> _Probe:
+    point = OperatingPoint(point)
+    threshold = operating_point(registry.entry(pipeline.embedding_model), point).threshold
+    face = pipeline.subject(load_image(source, max_pixels=max_pixels), Selection.LARGEST)
+    reasons = face.quality.reasons if face.quality else ()
+    detail = {"operating_point": point.value, "quality_reasons": ",".join(r.value for r in reasons)}
+    return _Probe(_embedding(face), threshold, detail, reasons)
+
+
+def _embedding(face: Face) -> Embedding:
+    if face.embedding is None:
+        raise ValueError("the pipeline has no embedding stage")
+    return face.embedding
 
 
 def verify_image(
@@ -107,27 +138,29 @@ def verify_image(
     max_pixels: int,
     point: OperatingPoint = DEFAULT_OPERATING_POINT,
 ) -> VerifyResult:
-    """1:1: is the largest face in the image ``subject_id``? The decision is audited."""
-    threshold = operating_point(registry.entry(pipeline.embedding_model), point).threshold
-    face = pipeline.subject(_decode(source, max_pixels), Selection.LARGEST)
+    """1:1: is the largest face in the image ``subject_id``? The decision is audited.
+
+    Raises:
+        NotFoundError: unknown or deleted subject, or one with no enrolled template (a
+            "no match" would wrongly suggest the face was compared).
+    """
+    subject = store.get_subject(subject_id)
+    probe = _probe(pipeline, registry, source, max_pixels, point)
     templates = store.load_subject_templates(
         subject_id, pipeline.embedding_model, actor=actor, purpose="verify"
     )
-    assert face.embedding is not None  # the pipeline's last stage embeds
-    result = verify(face.embedding, templates, threshold)
-    reasons = face.quality.reasons if face.quality else ()
+    if len(templates) == 0:
+        raise NotFoundError(f"subject {subject_id} has no enrolled face template")
+    result = verify(probe.embedding, templates, probe.threshold)
     event = store.record_decision(
-        site_code=store.get_subject(subject_id).site_code,
+        site_code=subject.site_code,
         subject_id=subject_id,
         actor=actor,
         action="decision.verify",
         outcome=result.decision.value,
-        detail={
-            "operating_point": point.value,
-            "quality_reasons": ",".join(r.value for r in reasons),
-        },
+        detail=probe.detail,
     )
-    return VerifyResult(subject_id, result.decision, point, reasons, event)
+    return VerifyResult(subject_id, result.decision, OperatingPoint(point), probe.reasons, event)
 
 
 def identify_image(
@@ -141,25 +174,25 @@ def identify_image(
     point: OperatingPoint = DEFAULT_OPERATING_POINT,
 ) -> IdentifyResult:
     """1:N: who among the site's consenting subjects is this, or UNKNOWN. Audited."""
-    threshold = operating_point(registry.entry(pipeline.embedding_model), point).threshold
-    face = pipeline.subject(_decode(source, max_pixels), Selection.LARGEST)
+    store.get_site(site_code)
+    probe = _probe(pipeline, registry, source, max_pixels, point)
     gallery = store.load_gallery(
         site_code, pipeline.embedding_model, actor=actor, purpose="identify"
     )
-    assert face.embedding is not None
-    result = identify(face.embedding, gallery, threshold)
-    reasons = face.quality.reasons if face.quality else ()
+    result = identify(probe.embedding, gallery, probe.threshold)
     event = store.record_decision(
         site_code=site_code,
         subject_id=result.subject_id,
         actor=actor,
         action="decision.identify",
         outcome=result.outcome.value,
-        detail={
-            "operating_point": point.value,
-            "quality_reasons": ",".join(r.value for r in reasons),
-        },
+        detail=probe.detail,
     )
     return IdentifyResult(
-        result.outcome, result.subject_id, point, reasons, result.gallery_subjects, event
+        result.outcome,
+        result.subject_id,
+        OperatingPoint(point),
+        probe.reasons,
+        result.gallery_subjects,
+        event,
     )

@@ -10,6 +10,7 @@ import pytest
 
 from facegate.bench.metrics import error_rates, fnmr_at_fmr, kfold_accuracy
 from facegate.bench.report import plot_roc_det, write_json
+from facegate.errors import MissingDependencyError
 
 
 def test_plot_roc_det_writes_png(tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_plot_roc_det_without_matplotlib(tmp_path: Path, monkeypatch: pytest.Mon
     # A None entry in sys.modules makes the import fail as if the package were absent.
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
-    with pytest.raises(ImportError, match=r"install facegate\[eval\]"):
+    with pytest.raises(MissingDependencyError, match=r"install facegate\[eval\]"):
         plot_roc_det({}, tmp_path / "x.png", "t")
     assert not (tmp_path / "x.png").exists()
 

@@ -51,15 +51,17 @@ def test_bench_writes_json_and_plot(
     assert code == 0
     capsys.readouterr()
     report = json.loads((out / "verification.json").read_text())
-    protocol = report["systems"]["facegate"]["protocols"][0]
+    protocol = report["systems"]["facegate"][0]
     assert (protocol["n_genuine"], protocol["n_impostor"]) == (2, 2)
     assert protocol["fta_images"] == 1  # the coffee cup
     assert protocol["fta_pairs"] == 2
     assert protocol["roc_auc"] == 1.0  # FTA impostor pairs are rejected, genuines match
     assert [op["target_fmr"] for op in protocol["operating_points"]] == [1e-2, 1e-3, 1e-4]
-    timing = report["systems"]["facegate"]["timing"]
-    assert {"decode", "detect", "embed", "total"} <= set(timing)
+    assert {"decode", "detect", "embed", "total"} <= set(protocol["timing"])
     assert (out / "verification_roc_det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = (out / "verification.md").read_text()
+    assert "| facegate | pairs-csv:" in table
+    assert "FNMR @ FMR 1e-4" in table
 
 
 def test_bench_baseline_runs_on_the_same_pairs(
@@ -86,7 +88,6 @@ def test_calibrate_refuses_too_few_impostors(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("FACEGATE_DATA_DIR", str(tmp_path / "data"))
     code = main(["--json", "calibrate", str(pairs_csv.parent)])
     assert code == ConfigError.exit_code
     assert "cannot resolve FMR" in json.loads(capsys.readouterr().out)["error"]["message"]
@@ -119,7 +120,6 @@ def test_calibrate_on_lfw_people(
         (subset / person.name).mkdir(parents=True)
         for image in sorted(person.glob("*.jpg"))[:5]:
             (subset / person.name / image.name).symlink_to(image)
-    monkeypatch.setenv("FACEGATE_DATA_DIR", str(tmp_path / "data"))
     code = main(["--json", "calibrate", str(subset), "--selection", "central"])
     assert code == 0
     body = json.loads(capsys.readouterr().out)

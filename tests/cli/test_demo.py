@@ -12,11 +12,7 @@ from facegate.cli.main import main
 from facegate.fixtures import SHARED_DATA_ENV
 
 
-def test_demo_runs_end_to_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("FACEGATE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FACEGATE_ENV", "development")
+def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--json", "demo"])
     body = json.loads(capsys.readouterr().out)
     assert body["all_as_expected"], body["steps"]
@@ -38,7 +34,6 @@ def test_demo_uses_shared_people_when_present(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("FACEGATE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv(SHARED_DATA_ENV, os.fspath(shared_data_dir))
     assert main(["--json", "demo"]) == 0
     steps = json.loads(capsys.readouterr().out)["steps"]
@@ -46,3 +41,13 @@ def test_demo_uses_shared_people_when_present(
     assert outcomes["verify Colin_Powell's claim with Gloria_Macapagal_Arroyo's face"] == "no_match"
     assert outcomes["identify Jean_Chretien (never enrolled)"] == "unknown"
     assert outcomes["identify Gloria_Macapagal_Arroyo, another photo"].startswith("identified")
+
+
+def test_demo_without_shared_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path / "absent"))
+    assert main(["--json", "demo"]) == 0
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    assert len(steps) == 8
+    assert all(step["outcome"] == step["expected"] for step in steps)

@@ -15,7 +15,7 @@ from facegate.vision.detect import CascadeDetector, HogDetector
 from facegate.vision.embed import DlibResNetEmbedder
 from facegate.vision.image import RGBImage
 from facegate.vision.pipeline import FacePipeline, Selection, select_subject
-from facegate.vision.record import Box, Face
+from facegate.vision.record import Box, Face, QualityReason
 
 # Where dlib's HOG puts the astronaut's face (pixels), measured once; a drift of a few
 # pixels is a different dlib build, more is a bug.
@@ -175,3 +175,21 @@ def test_flip_average_is_the_mean_of_both_views(
     assert np.allclose(averaged.embedding, expected, atol=1e-6)
     with pytest.raises(ValueError, match="num_jitters"):
         DlibResNetEmbedder(registry, num_jitters=-1)
+
+
+def test_cnn_fallback_finds_what_hog_misses(pipeline: FacePipeline, face_rgb: RGBImage) -> None:
+    # The face, cropped and turned 50°: beyond HOG's frontal templates, within the CNN's.
+    crop = np.ascontiguousarray(face_rgb[0:256, 95:351])
+    turned = np.asarray(Image.fromarray(crop).rotate(50, center=(128, 127)))
+    assert HogDetector().detect(turned) == []
+    face = pipeline.subject(turned, Selection.LARGEST)
+    assert isinstance(pipeline.detector, CascadeDetector)
+    assert pipeline.detector.last_used == "mmod"
+    assert face.box.as_list() == pytest.approx([63.0, 62.0, 178.0, 177.0], abs=6.0)
+    assert face.quality is not None
+    assert QualityReason.STRONG_ROLL in face.quality.reasons
+
+
+def test_unknown_selection_is_refused() -> None:
+    with pytest.raises(ValueError, match="nearest"):
+        select_subject([Face(Box(0, 0, 10, 10), 1.0)], 100, 100, "nearest")  # type: ignore[arg-type]

@@ -14,12 +14,11 @@ from rich.progress import Progress
 
 from facegate.errors import FaceError, ImageError
 from facegate.models.registry import ModelRegistry
-from facegate.vision.detect import to_dlib_rectangle
 from facegate.vision.embed import RESNET_V1
 from facegate.vision.image import RGBImage, load_image
 from facegate.vision.landmarks import SHAPE_PREDICTOR_5
 from facegate.vision.pipeline import FacePipeline, Selection
-from facegate.vision.record import Box, Embedding
+from facegate.vision.record import Embedding
 
 #: face_recognition's default: one upsampling on every image.
 NAIVE_UPSAMPLE = 1
@@ -69,11 +68,8 @@ class NaiveDlib:
         seconds["hog"] = time.perf_counter() - started
         if not len(rects):
             return Acquisition(None, seconds, failure="no_face")
-        r = rects[0]
         started = time.perf_counter()
-        shape = self._predictor(
-            image, to_dlib_rectangle(Box(r.left(), r.top(), r.right() + 1, r.bottom() + 1))
-        )
+        shape = self._predictor(image, rects[0])
         seconds["landmarks"] = time.perf_counter() - started
         started = time.perf_counter()
         vector = self._model.compute_face_descriptor(image, shape, 0)

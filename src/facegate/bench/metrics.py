@@ -244,16 +244,13 @@ def kfold_accuracy(
     scores: npt.ArrayLike,
     same: npt.ArrayLike,
     folds: npt.NDArray[np.integer] | int = 10,
-    seed: int = 0,
 ) -> KFoldResult:
     """LFW-protocol accuracy: fit the threshold on k-1 folds, measure on the held-out one.
 
     ``scores``: 1-D float similarities; ``same``: 1-D bool, same length. ``folds`` is either
     an integer fold label per pair (any values, >= 2 distinct) or a fold count k, in which
-    case ``stratified_folds(same, k)`` assigns them. The split is deterministic; ``seed`` is
-    accepted for interface stability and does not change the result.
+    case ``stratified_folds(same, k)`` assigns them. The split is deterministic.
     """
-    del seed  # the stratified split is deterministic by design
     s = _scores(scores, "scores")
     y = np.asarray(same, dtype=bool)
     if y.shape != s.shape:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from facegate.bench.metrics import ErrorCurve
+from facegate.errors import MissingDependencyError
 
 _FMR_FLOOR = 1e-5
 
@@ -43,11 +44,9 @@ def plot_roc_det(curves: Mapping[str, ErrorCurve], path: Path, title: str) -> Pa
     Needs matplotlib (the ``eval`` extra); uses the Agg canvas directly, so no global
     pyplot state or display is touched.
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as e:
-        raise ImportError("plotting needs matplotlib: install facegate[eval]") from e
+    require_plotting()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -81,6 +80,15 @@ def plot_roc_det(curves: Mapping[str, ErrorCurve], path: Path, title: str) -> Pa
             ax.legend(loc="lower right" if ax is roc else "lower left", fontsize="small")
     fig.suptitle(title)
     return _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+
+
+def require_plotting() -> None:
+    """Fail fast, before hours of benchmarking, when matplotlib (``facegate[eval]``) is absent."""
+    try:
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure  # noqa: F401
+    except ImportError as e:
+        raise MissingDependencyError("plotting needs matplotlib: install facegate[eval]") from e
 
 
 #: Dataclass field metadata key; ``False`` keeps a field (e.g. a large curve) out of JSON.

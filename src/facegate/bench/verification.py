@@ -7,14 +7,14 @@ of images is compared (millions of impostor pairs, enough to resolve FMR 1e-4).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from facegate.bench.acquire import Acquisition
+from facegate.bench.acquire import Acquisition, stage_timing
 from facegate.bench.datasets import LabelledImage, Pair, all_vs_all_pairs
 from facegate.bench.metrics import (
     ErrorCurve,
@@ -27,6 +27,7 @@ from facegate.bench.metrics import (
 from facegate.bench.report import JSON_FIELD
 from facegate.errors import DatasetError
 from facegate.matching.score import score
+from facegate.vision.record import EMBEDDING_DIM
 
 #: The false match rates the benchmark reports FNMR at.
 REPORTED_FMRS = (1e-2, 1e-3, 1e-4)
@@ -49,6 +50,8 @@ class ProtocolResult:
     roc_auc: float
     eer: float
     operating_points: tuple[OperatingPointResult, ...]
+    #: Median and p95 milliseconds per stage over this protocol's images (see ``stage_timing``).
+    timing: Mapping[str, Mapping[str, float]]
     curve: ErrorCurve = field(repr=False, compare=False, metadata={JSON_FIELD: False})
 
 
@@ -71,7 +74,7 @@ def all_vs_all_scores(
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Scores of every unordered pair of distinct images, and whether they share identity."""
     i, j, same = all_vs_all_pairs(images)
-    embeddings = np.zeros((len(images), 128), dtype=np.float64)
+    embeddings = np.zeros((len(images), EMBEDDING_DIM), dtype=np.float64)
     valid = np.zeros(len(images), dtype=bool)
     for k, image in enumerate(images):
         embedding = acquired[image.path].embedding
@@ -90,15 +93,19 @@ def evaluate(
     same: NDArray[np.bool_],
     images: Sequence[Path],
     acquired: dict[Path, Acquisition],
-    folds: int | None,
+    folds: int | NDArray[np.int64] | None,
 ) -> ProtocolResult:
-    """Every reported metric for one set of scored pairs (``folds``: k-fold accuracy or None)."""
+    """Every reported metric for one set of scored pairs.
+
+    ``folds``: a fold count k, a fold label per pair, or None for no k-fold accuracy.
+    """
     genuine, impostor = scores[same], scores[~same]
     if genuine.size == 0 or impostor.size == 0:
         raise DatasetError(f"{name}: needs both same-person and different-person pairs")
     # k-fold accuracy needs every fold to hold pairs of both kinds.
-    enough = folds is not None and min(genuine.size, impostor.size) >= folds
-    accuracy = kfold_accuracy(scores, same, folds) if folds and enough else None
+    k = folds if isinstance(folds, int) or folds is None else np.unique(folds).size
+    enough = k is not None and min(genuine.size, impostor.size) >= k
+    accuracy = kfold_accuracy(scores, same, folds) if folds is not None and enough else None
     curve = error_rates(genuine, impostor)
     return ProtocolResult(
         name=name,
@@ -113,6 +120,7 @@ def evaluate(
         roc_auc=roc_auc(genuine, impostor),
         eer=curve.eer(),
         operating_points=tuple(fnmr_at_fmr(genuine, impostor, fmr) for fmr in REPORTED_FMRS),
+        timing=stage_timing({p: acquired[p] for p in set(images)}),
         curve=curve,
     )
 
@@ -122,7 +130,11 @@ def evaluate_pairs(
 ) -> ProtocolResult:
     scores, same = pair_scores(pairs, acquired)
     images = [p.path_a for p in pairs] + [p.path_b for p in pairs]
-    return evaluate(name, scores, same, images, acquired, LFW_FOLDS)
+    file_folds = np.asarray([p.fold for p in pairs], dtype=np.int64)
+    # The LFW protocol scores a pair list on its own folds; a one-fold list (like the
+    # development subset's) is split into 10 stratified folds instead.
+    folds: int | NDArray[np.int64] = file_folds if np.unique(file_folds).size >= 2 else LFW_FOLDS
+    return evaluate(name, scores, same, images, acquired, folds)
 
 
 def evaluate_all_vs_all(
@@ -130,3 +142,55 @@ def evaluate_all_vs_all(
 ) -> ProtocolResult:
     scores, same = all_vs_all_scores(images, acquired)
     return evaluate(name, scores, same, [im.path for im in images], acquired, folds=None)
+
+
+def markdown_table(systems: Mapping[str, Sequence[ProtocolResult]]) -> str:
+    """One Markdown table row per system and protocol: what the README quotes."""
+    lines = [
+        "| system | protocol | pairs (genuine / impostor) | FTA images | 10-fold accuracy "
+        "| ROC AUC | EER | FNMR @ FMR 1e-2 | FNMR @ FMR 1e-3 | FNMR @ FMR 1e-4 "
+        "| ms / image (median, p95) |",
+        "|" + " --- |" * 11,
+    ]
+    for system, results in systems.items():
+        for r in results:
+            accuracy = (
+                f"{r.accuracy_mean:.2%} ± {r.accuracy_std:.2%}"
+                if r.accuracy_mean is not None and r.accuracy_std is not None
+                else "—"
+            )
+            points = [
+                f"{op.fnmr:.2%} (n={op.n_impostor:,}{'' if op.resolvable else ', too few'})"
+                for op in r.operating_points
+            ]
+            total = r.timing.get("total", {})
+            median, p95 = (total.get(k, float("nan")) for k in ("median_ms", "p95_ms"))
+            time = f"{median:.0f}, {p95:.0f}"
+            cells = [
+                system,
+                r.name,
+                f"{r.n_genuine:,} / {r.n_impostor:,}",
+                str(r.fta_images),
+                accuracy,
+                f"{r.roc_auc:.4f}",
+                f"{r.eer:.2%}",
+                *points,
+                time,
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_timing(systems: Mapping[str, Sequence[ProtocolResult]]) -> str:
+    """Per-stage median milliseconds per image, one row per system and protocol."""
+    stages = sorted({s for rs in systems.values() for r in rs for s in r.timing if s != "total"})
+    lines = [
+        "| system | protocol | " + " | ".join(stages) + " | total |",
+        "|" + " --- |" * (len(stages) + 3),
+    ]
+    for system, results in systems.items():
+        for r in results:
+            cells = [f"{r.timing[s]['median_ms']:.1f}" if s in r.timing else "—" for s in stages]
+            total = f"{r.timing['total']['median_ms']:.1f}" if "total" in r.timing else "—"
+            lines.append(f"| {system} | {r.name} | " + " | ".join(cells) + f" | {total} |")
+    return "\n".join(lines) + "\n"

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from facegate.bench.acquire import (
     Acquisition,
     NaiveDlib,
     acquire_all,
     pipeline_acquirer,
-    stage_timing,
 )
 from facegate.bench.calibrate import CALIBRATION_FILE, calibrate, write_calibration
 from facegate.bench.datasets import (
@@ -27,16 +26,18 @@ from facegate.bench.datasets import (
     read_lfw_pairs,
     read_pairs_csv,
 )
-from facegate.bench.metrics import ErrorCurve
-from facegate.bench.report import plot_roc_det, write_json
+from facegate.bench.report import plot_roc_det, require_plotting, write_json
 from facegate.bench.verification import (
     ProtocolResult,
     all_vs_all_scores,
     evaluate_all_vs_all,
     evaluate_pairs,
+    markdown_table,
+    markdown_timing,
 )
 from facegate.cli.context import Context, get
 from facegate.errors import DatasetError
+from facegate.store.crypto import load_site_key
 from facegate.vision.pipeline import FacePipeline, Selection
 
 bench_app = typer.Typer(
@@ -45,13 +46,15 @@ bench_app = typer.Typer(
 
 
 def _progress(context: Context) -> Progress:
+    """Progress bars on stderr, so stdout stays clean for results and ``--json``."""
+    stderr = Console(stderr=True)
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=context.console,
-        disable=context.as_json or not sys.stderr.isatty(),
+        console=stderr,
+        disable=context.as_json or not stderr.is_terminal,
     )
 
 
@@ -72,41 +75,6 @@ def _images(
     paths = {p for ps in pair_sets.values() for pair in ps for p in (pair.path_a, pair.path_b)}
     paths |= {im.path for ims in folders.values() for im in ims}
     return sorted(paths)
-
-
-def _table(results: list[ProtocolResult], title: str) -> Table:
-    table = Table(
-        "protocol",
-        "pairs (gen/imp)",
-        "FTA img",
-        "10-fold acc",
-        "AUC",
-        "EER",
-        "FNMR@1e-2",
-        "FNMR@1e-3",
-        "FNMR@1e-4",
-        title=title,
-    )
-    for r in results:
-        acc = (
-            f"{r.accuracy_mean:.2%} ± {r.accuracy_std:.2%}"
-            if r.accuracy_mean is not None and r.accuracy_std is not None
-            else "—"
-        )
-        points = [
-            f"{op.fnmr:.2%} (n={op.n_impostor}{'' if op.resolvable else ', unresolved'})"
-            for op in r.operating_points
-        ]
-        table.add_row(
-            r.name,
-            f"{r.n_genuine}/{r.n_impostor}",
-            str(r.fta_images),
-            acc,
-            f"{r.roc_auc:.4f}",
-            f"{r.eer:.2%}",
-            *points,
-        )
-    return table
 
 
 @bench_app.command("verification")
@@ -132,6 +100,7 @@ def verification(
 ) -> None:
     """Accuracy, ROC AUC, FNMR at FMR 1e-2/1e-3/1e-4, FTA and per-stage time."""
     context = get(ctx)
+    require_plotting()
     pipeline = (
         FacePipeline.default(context.registry, flip_average=True)
         if flip_average
@@ -144,44 +113,29 @@ def verification(
         systems["facegate"] = acquire_all(
             images, pipeline_acquirer(pipeline, selection), "facegate", progress
         )
-        if baseline:
-            naive_images = (
-                sorted(
-                    {
-                        p
-                        for ps in pair_sets.values()
-                        for pair in ps
-                        for p in (pair.path_a, pair.path_b)
-                    }
-                )
-                or images
-            )
+        if baseline and pair_sets:
+            # The baseline is compared on pair lists only; all-vs-all is facegate's calibration.
+            naive = NaiveDlib(context.registry)
             systems["naive-dlib"] = acquire_all(
-                naive_images, NaiveDlib(context.registry), "naive dlib", progress
+                _images(pair_sets, {}), naive, "naive dlib", progress
             )
-    report: dict[str, object] = {"command": shlex.join(["facegate", *sys.argv[1:]]), "systems": {}}
-    curves: dict[str, ErrorCurve] = {}
+    results: dict[str, list[ProtocolResult]] = {}
     for system, acquired in systems.items():
-        results = [evaluate_pairs(name, ps, acquired) for name, ps in pair_sets.items()]
+        results[system] = [evaluate_pairs(name, ps, acquired) for name, ps in pair_sets.items()]
         if system == "facegate":
-            results += [evaluate_all_vs_all(name, ims, acquired) for name, ims in folders.items()]
-        timing = stage_timing(acquired)
-        report["systems"][system] = {"protocols": results, "timing": timing}  # type: ignore[index]
-        curves |= {f"{system} {r.name}": r.curve for r in results}
-        if not context.as_json:
-            context.console.print(_table(results, system))
-            context.console.print(
-                "time per image (ms, median / p95): "
-                + ", ".join(
-                    f"{k} {v['median_ms']:.1f}/{v['p95_ms']:.1f}" for k, v in timing.items()
-                )
-            )
+            results[system] += [
+                evaluate_all_vs_all(name, ims, acquired) for name, ims in folders.items()
+            ]
+    command = shlex.join(["facegate", *context.argv])
     out.mkdir(parents=True, exist_ok=True)
-    json_path = write_json(report, out / "verification.json")
+    table = markdown_table(results) + "\nMedian ms per stage:\n\n" + markdown_timing(results)
+    (out / "verification.md").write_text(f"`{command}`\n\n{table}", encoding="utf-8")
+    json_path = write_json({"command": command, "systems": results}, out / "verification.json")
+    curves = {f"{system} {r.name}": r.curve for system, rs in results.items() for r in rs}
     png_path = plot_roc_det(curves, out / "verification_roc_det.png", "facegate verification")
     context.emit(
-        {"report": str(json_path), "plot": str(png_path), **report},
-        f"wrote {json_path} and {png_path}",
+        {"command": command, "report": str(json_path), "plot": str(png_path), "systems": results},
+        escape(f"{table}\nwrote {json_path}, {out / 'verification.md'} and {png_path}"),
     )
 
 
@@ -209,12 +163,18 @@ def calibrate_command(
         )
     scores, same = all_vs_all_scores(images, acquired)
     valid = np.isfinite(scores)
-    command = shlex.join(["facegate", "calibrate", str(labelled)])
+    command = shlex.join(["facegate", *context.argv])
     points = calibrate(
         scores[valid & same], scores[valid & ~same], f"all-vs-all of {labelled}", command
     )
+    with context.store():
+        pass  # the site key belongs with the database: create both together, or neither
+    site_key = load_site_key(context.settings, database_exists=True)
     path = write_calibration(
-        context.settings.data_dir / CALIBRATION_FILE, context.pipeline.embedding_model, points
+        context.settings.data_dir / CALIBRATION_FILE,
+        context.pipeline.embedding_model,
+        points,
+        site_key,
     )
     lines = [
         f"{n}: FNMR {p.fnmr_measured:.2%} at FMR {p.fmr_measured:.2e} "

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
 from facegate.bench.report import to_jsonable
@@ -19,6 +20,7 @@ from facegate.core.config import Settings, load_settings
 from facegate.errors import FacegateError
 from facegate.models.registry import ModelRegistry
 from facegate.store import Store
+from facegate.store.crypto import load_site_key
 from facegate.vision.pipeline import FacePipeline
 
 #: The CLI acts as this operator in the audit log unless ``--actor`` says otherwise.
@@ -32,6 +34,7 @@ class Context:
     data_dir: Path | None = None
     as_json: bool = False
     actor: str = DEFAULT_ACTOR
+    argv: list[str] = field(default_factory=list)
     console: Console = field(default_factory=lambda: Console(stderr=False))
     _settings: Settings | None = None
     _registry: ModelRegistry | None = None
@@ -52,8 +55,12 @@ class Context:
     @property
     def registry(self) -> ModelRegistry:
         if self._registry is None:
+            registry = ModelRegistry.default()
             path = self.settings.data_dir / CALIBRATION_FILE
-            self._registry = apply_calibration(ModelRegistry.default(), path)
+            if path.exists():
+                site_key = load_site_key(self.settings, database_exists=True)
+                registry = apply_calibration(registry, path, site_key)
+            self._registry = registry
         return self._registry
 
     @property
@@ -91,5 +98,7 @@ def fail(context: Context, error: FacegateError) -> typer.Exit:
             detail["reasons"] = list(reasons)
         sys.stdout.write(json.dumps({"error": detail}, ensure_ascii=False) + "\n")
     else:
-        Console(stderr=True).print(f"[bold red]error[/] ({error.code}): {error}", highlight=False)
+        Console(stderr=True).print(
+            f"[bold red]error[/] ({error.code}): {escape(str(error))}", highlight=False
+        )
     return typer.Exit(error.exit_code)

@@ -12,7 +12,7 @@ import typer
 from facegate import __version__
 from facegate.cli import bench, demo, people, recognition
 from facegate.cli.context import DEFAULT_ACTOR, Context, fail
-from facegate.errors import FacegateError
+from facegate.errors import FacegateError, FileSystemError
 
 app = typer.Typer(
     name="facegate",
@@ -22,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 _state = Context()
+logger = logging.getLogger(__name__)
 
 
 @app.callback()
@@ -54,14 +55,28 @@ bench.register(app)
 demo.register(app)
 
 
+#: Exit code for a failure facegate did not anticipate (a bug); see ``--verbose`` logs.
+INTERNAL_ERROR_EXIT = 70
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    _state.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv)  # standalone: usage errors print and exit 2 through SystemExit
     except FacegateError as exc:
         return fail(_state, exc).exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except OSError as exc:
+        return fail(
+            _state, FileSystemError(f"{exc.strerror or exc}: {exc.filename or ''}")
+        ).exit_code
+    except Exception as exc:
+        logger.debug("unexpected failure", exc_info=True)
+        error = FacegateError(f"internal error ({type(exc).__name__}: {exc}); run with -v")
+        fail(_state, error)
+        return INTERNAL_ERROR_EXIT
     return 0
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from facegate.cli.context import get
 from facegate.store.records import ConsentMethod, SubjectKind
@@ -31,7 +33,7 @@ def init(
         info = existing.get(site) or store.create_site(site, name, actor=context.actor)
     context.emit(
         {"site": info, "data_dir": str(context.settings.data_dir), "created": site not in existing},
-        f"site [bold]{info.code}[/] ready in {context.settings.data_dir}",
+        f"site [bold]{escape(info.code)}[/] ready in {escape(str(context.settings.data_dir))}",
     )
 
 
@@ -46,7 +48,7 @@ def subject_add(
     context = get(ctx)
     with context.store() as store:
         info = store.add_subject(site, name, kind, actor=context.actor)
-    context.emit({"subject": info}, f"subject [bold]{info.id}[/] added to {site}")
+    context.emit({"subject": info}, f"subject [bold]{info.id}[/] added to {escape(site)}")
 
 
 @subject_app.command("list")
@@ -59,7 +61,7 @@ def subject_list(ctx: typer.Context, site: SiteOption = "demo") -> None:
     table.add_column("id", no_wrap=True)
     for s in subjects:
         table.add_row(
-            s.display_name or "—",
+            Text(s.display_name or "—"),
             s.kind.value,
             s.status.value,
             "yes" if s.has_active_consent else "no",
@@ -107,7 +109,7 @@ def consent_record(
         info = store.record_consent(
             subject_id, notice_version, method, given_by, actor=context.actor
         )
-    context.emit({"consent": info}, f"consent [bold]{info.id}[/] recorded for {subject_id}")
+    context.emit({"consent": info}, f"consent [bold]{info.id}[/] recorded for {info.subject_id}")
 
 
 @audit_app.command("verify")
@@ -121,7 +123,8 @@ def audit_verify(ctx: typer.Context) -> None:
         return
     context.emit(
         {"audit": report},
-        f"[bold red]audit chain broken[/] at event {report.first_bad_event_id}: {report.reason}",
+        f"[bold red]audit chain broken[/] at event {report.first_bad_event_id}: "
+        + escape(report.reason or ""),
     )
     raise typer.Exit(8)
 

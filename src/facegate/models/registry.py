@@ -73,7 +73,6 @@ class ModelRegistry:
 
     def __init__(self, entries: Mapping[str, ModelEntry]) -> None:
         self._entries = dict(entries)
-        self._verified: dict[tuple[str, int, int], str] = {}
 
     @classmethod
     def default(cls) -> ModelRegistry:
@@ -123,20 +122,17 @@ class ModelRegistry:
         """
         entry = self.entry(name)
         file_path = path if path is not None else self.default_path(name)
+        # Hashed on every call, never cached by path or mtime: a file swapped after an
+        # earlier check must not load unverified. The caller loads right after.
         try:
-            stat = file_path.stat()
+            actual = sha256_of(file_path)
         except OSError as exc:
             raise ModelIntegrityError(f"model {name!r}: file {file_path} is missing") from exc
-        key = (str(file_path.resolve()), stat.st_size, stat.st_mtime_ns)
-        if self._verified.get(key) == entry.sha256:
-            return file_path
-        actual = sha256_of(file_path)
         if actual != entry.sha256:
             raise ModelIntegrityError(
                 f"model {name!r}: {file_path} has SHA-256 {actual}, the registry expects "
                 f"{entry.sha256}; refusing to load a file that may have been altered"
             )
-        self._verified[key] = actual
         return file_path
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from facegate.errors import IntegrityViolationError, InvalidRecordError
+from facegate.errors import IntegrityViolationError, InvalidRecordError, KeyMaterialError
 from facegate.store.checks import check_text
 from facegate.store.crypto import SiteKey
 from facegate.store.schema import ACTOR_LENGTH, AuditEvent, AuditHead, utcnow
@@ -152,7 +152,57 @@ def append_event(
     return event_id
 
 
+def check_key_matches(session: Session, site_key: SiteKey) -> None:
+    """Refuse a site key that did not write this database's newest audit event.
+
+    A wrong key would otherwise only show later, as templates that fail to decrypt and an
+    audit chain that looks tampered with. Both the first and the newest event must fail
+    before the key is blamed: one edited event is tampering, which ``verify_audit_chain``
+    reports.
+    """
+    head = session.execute(select(AuditHead.last_id).where(AuditHead.id == 1)).scalar()
+    if not head:
+        return
+    events = [session.get(AuditEvent, 1), session.get(AuditEvent, head)]
+    try:
+        if any(e is None or hmac.compare_digest(_event_hash(site_key, e), e.hash) for e in events):
+            return
+    except (ValueError, TypeError):
+        return  # an unreadable row; ``verify_audit_chain`` reports it
+    raise KeyMaterialError(
+        "the site key does not match this database (its newest audit event was written "
+        "with another key): restore the right key file or FACEGATE_SITE_KEY"
+    )
+
+
+def _event_hash(site_key: SiteKey, event: AuditEvent) -> str:
+    return chain_hash(
+        site_key.audit_key,
+        event.prev_hash,
+        event_id=event.id,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        site_id=event.site_id,
+        subject_id=event.subject_id,
+        detail=event.detail,
+    )
+
+
 def verify_audit_chain(session: Session, site_key: SiteKey) -> AuditReport:
+    """Recompute the whole chain and compare it with ``audit_head``; never raises on bad rows.
+
+    Detects an edited event (hash mismatch), a removed event in the middle (id gap), a
+    reordered or spliced event (prev_hash mismatch), a removed tail (head mismatch) and a
+    row whose fields can no longer be read (e.g. a timestamp edited into garbage).
+    """
+    try:
+        return _verify_chain(session, site_key)
+    except (ValueError, TypeError, OverflowError) as exc:
+        return AuditReport(False, 0, None, f"an audit row cannot be read: {exc}")
+
+
+def _verify_chain(session: Session, site_key: SiteKey) -> AuditReport:
     """Recompute the whole chain and compare it with ``audit_head``.
 
     Detects an edited event (hash mismatch), a removed event in the middle (id gap), a
@@ -176,17 +226,7 @@ def verify_audit_chain(session: Session, site_key: SiteKey) -> AuditReport:
             return AuditReport(
                 False, checked, event.id, f"event {event.id} does not link to event {checked}"
             )
-        digest = chain_hash(
-            site_key.audit_key,
-            event.prev_hash,
-            event_id=event.id,
-            at=event.at,
-            actor=event.actor,
-            action=event.action,
-            site_id=event.site_id,
-            subject_id=event.subject_id,
-            detail=event.detail,
-        )
+        digest = _event_hash(site_key, event)
         if not hmac.compare_digest(digest, event.hash):
             return AuditReport(
                 False, checked, event.id, f"event {event.id} was altered: its hash does not match"

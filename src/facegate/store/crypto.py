@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -47,6 +49,7 @@ TEMPLATE_CIPHERTEXT_BYTES = EMBEDDING_DIM * 4 + TAG_BYTES
 _TEMPLATE_DTYPE = np.dtype("<f4")
 _WRAP_INFO = b"facegate/subject-key-wrap/v1"
 _AUDIT_INFO = b"facegate/audit-chain/v1"
+_CONFIG_INFO = b"facegate/config-mac/v1"
 _WRAP_AD_LABEL = "facegate/subject-key/v1"
 _TEMPLATE_AD_LABEL = "facegate/template/v1"
 
@@ -54,13 +57,21 @@ _TEMPLATE_AD_LABEL = "facegate/template/v1"
 class SiteKey:
     """The site's 32-byte root key. Only derived subkeys are ever used directly."""
 
-    __slots__ = ("_audit_key", "_wrap_key")
+    __slots__ = ("_audit_key", "_config_key", "_wrap_key")
 
     def __init__(self, material: bytes) -> None:
         if len(material) != KEY_BYTES:
             raise KeyMaterialError(f"a site key is {KEY_BYTES} bytes, got {len(material)}")
         self._wrap_key = _derive(material, _WRAP_INFO)
         self._audit_key = _derive(material, _AUDIT_INFO)
+        self._config_key = _derive(material, _CONFIG_INFO)
+
+    def sign_config(self, payload: bytes) -> str:
+        """HMAC-SHA256 (hex) of a settings file that changes decisions (e.g. thresholds)."""
+        return hmac.new(self._config_key, payload, hashlib.sha256).hexdigest()
+
+    def config_signature_valid(self, payload: bytes, signature: str) -> bool:
+        return hmac.compare_digest(self.sign_config(payload), signature)
 
     @property
     def audit_key(self) -> bytes:
@@ -141,17 +152,23 @@ def decrypt_template(
     return np.frombuffer(plaintext, dtype=_TEMPLATE_DTYPE).astype(np.float32)
 
 
-def load_site_key(settings: Settings) -> SiteKey:
+def load_site_key(settings: Settings, *, database_exists: bool = False) -> SiteKey:
     """The site key from ``FACEGATE_SITE_KEY`` (base64) or else the key file.
 
     The key file must be a regular file with mode 0600 (or stricter). In development a
-    missing key file is created; elsewhere it is an error, because a new key silently
-    replacing a lost one would make every stored template unreadable.
+    missing key file is created, but only for a new database; elsewhere, and beside an
+    existing database, it is an error, because a new key silently replacing a lost one
+    would make every stored template unreadable.
     """
     if settings.site_key is not None:
         return SiteKey(_decode_key(settings.site_key.get_secret_value(), "FACEGATE_SITE_KEY"))
     path = settings.resolved_key_file
     if not path.exists():
+        if database_exists:
+            raise KeyMaterialError(
+                f"no site key: {path} does not exist but the database does. Restore the key "
+                "file from your key backup; a new key could not read the stored templates."
+            )
         if not settings.may_create_key:
             raise KeyMaterialError(
                 f"no site key: {path} does not exist and FACEGATE_SITE_KEY is not set. "

@@ -12,8 +12,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-#: Length of one face template (dlib's embedding).
-EMBEDDING_DIM = 128
+from facegate.vision.record import EMBEDDING_DIM as EMBEDDING_DIM
 
 
 class SubjectKind(StrEnum):

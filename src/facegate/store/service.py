@@ -18,12 +18,13 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import ColumnElement, Engine, delete, func, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.core.config import Settings
 from facegate.errors import (
     AlreadyExistsError,
+    ConfigError,
     ConsentRequiredError,
     IntegrityViolationError,
     InvalidRecordError,
@@ -37,6 +38,7 @@ from facegate.store.audit import (
     AuditReport,
     DetailValue,
     append_event,
+    check_key_matches,
     events_for_subject,
     verify_audit_chain,
 )
@@ -59,6 +61,7 @@ from facegate.store.engine import (
     checkpoint_wal,
     make_engine,
     prepare_sqlite_file,
+    sqlite_path,
 )
 from facegate.store.migrate import upgrade_to_head
 from facegate.store.records import (
@@ -119,14 +122,27 @@ class Store:
     def open(cls, settings: Settings) -> Store:
         """Create the data dir (0700) if needed, load the site key, migrate to head."""
         _prepare_data_dir(settings.data_dir)
-        # The key first: without it an empty database must not be created.
-        site_key = load_site_key(settings)
         url = settings.resolved_database_url
+        try:
+            path = sqlite_path(url)
+        except ArgumentError as exc:
+            raise ConfigError(f"FACEGATE_DATABASE_URL is not a database URL: {exc}") from exc
+        if path is None:
+            raise ConfigError(
+                "only SQLite database files are supported so far "
+                f"(PostgreSQL arrives with its own issue), not {url.split(':', 1)[0]!r}"
+            )
+        # The key first: without it an empty database must not be created.
+        site_key = load_site_key(
+            settings, database_exists=path.exists() and path.stat().st_size > 0
+        )
         prepare_sqlite_file(url)
         engine = make_engine(url)
         try:
             with _database_errors():
                 upgrade_to_head(engine)
+                with Session(engine) as session:
+                    check_key_matches(session, site_key)
         except BaseException:
             engine.dispose()
             raise

@@ -83,7 +83,7 @@ class HogDetector:
                 break
         faces = [
             Face(
-                box=Box(r.left(), r.top(), r.right() + 1, r.bottom() + 1).scaled(1.0 / factor),
+                box=Box.from_dlib(r).scaled(1.0 / factor),
                 detection_score=float(s),
             )
             for r, s in zip(rects, scores, strict=True)
@@ -124,9 +124,7 @@ class MmodDetector:
         found = self._detector(small, 0)
         faces = [
             Face(
-                box=Box(
-                    d.rect.left(), d.rect.top(), d.rect.right() + 1, d.rect.bottom() + 1
-                ).scaled(1.0 / factor),
+                box=Box.from_dlib(d.rect).scaled(1.0 / factor),
                 detection_score=float(d.confidence),
             )
             for d in found

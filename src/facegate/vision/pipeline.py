@@ -116,7 +116,12 @@ class FacePipeline:
 
 
 def select_subject(faces: Sequence[Face], width: int, height: int, selection: Selection) -> Face:
-    """Pick the subject among detected faces (see :class:`Selection`)."""
+    """Pick the subject among detected faces (see :class:`Selection`).
+
+    Raises:
+        ValueError: ``selection`` is not a :class:`Selection` value.
+    """
+    selection = Selection(selection)
     if not faces:
         raise NoFaceError("no face found in the image")
     largest = max(faces, key=lambda f: f.box.area)

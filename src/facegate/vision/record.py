@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +40,11 @@ class Box:
     @property
     def center(self) -> tuple[float, float]:
         return ((self.x1 + self.x2) / 2.0, (self.y1 + self.y2) / 2.0)
+
+    @classmethod
+    def from_dlib(cls, rect: Any) -> Box:
+        """From dlib's ``rectangle``, whose right and bottom edges are inclusive."""
+        return cls(rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1)
 
     def scaled(self, factor: float) -> Box:
         return Box(self.x1 * factor, self.y1 * factor, self.x2 * factor, self.y2 * factor)
