@@ -261,3 +261,18 @@ def test_r27_concurrent_writers_keep_one_chain(store: Store, settings: Settings)
     assert errors == []
     report = store.verify_audit()
     assert (report.ok, report.events_checked) == (True, 1 + 4 * 15)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("at", "not a timestamp"), ("detail", "{not json")],
+)
+def test_r28_unreadable_row_is_reported_not_crashed(
+    store: Store, site: SiteInfo, raw_db: sqlite3.Connection, column: str, value: str
+) -> None:
+    _some_history(store, site)
+    _drop_trigger(raw_db, "audit_event_no_update")
+    raw_db.execute(f"UPDATE audit_event SET {column} = ? WHERE id = 3", (value,))
+    report = store.verify_audit()
+    assert report.ok is False
+    assert report.reason is not None

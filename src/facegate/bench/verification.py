@@ -182,7 +182,7 @@ def markdown_table(systems: Mapping[str, Sequence[ProtocolResult]]) -> str:
 
 
 def markdown_timing(systems: Mapping[str, Sequence[ProtocolResult]]) -> str:
-    """Per-stage median milliseconds per image, one row per system and protocol."""
+    """Per-stage milliseconds per image (median / p95), one row per system and protocol."""
     stages = sorted({s for rs in systems.values() for r in rs for s in r.timing if s != "total"})
     lines = [
         "| system | protocol | " + " | ".join(stages) + " | total |",
@@ -190,7 +190,11 @@ def markdown_timing(systems: Mapping[str, Sequence[ProtocolResult]]) -> str:
     ]
     for system, results in systems.items():
         for r in results:
-            cells = [f"{r.timing[s]['median_ms']:.1f}" if s in r.timing else "—" for s in stages]
-            total = f"{r.timing['total']['median_ms']:.1f}" if "total" in r.timing else "—"
+            cells = [_ms(r.timing.get(s)) for s in stages]
+            total = _ms(r.timing.get("total"))
             lines.append(f"| {system} | {r.name} | " + " | ".join(cells) + f" | {total} |")
     return "\n".join(lines) + "\n"
+
+
+def _ms(timing: Mapping[str, float] | None) -> str:
+    return "—" if timing is None else f"{timing['median_ms']:.1f} / {timing['p95_ms']:.1f}"

@@ -128,7 +128,11 @@ def verification(
             ]
     command = shlex.join(["facegate", *context.argv])
     out.mkdir(parents=True, exist_ok=True)
-    table = markdown_table(results) + "\nMedian ms per stage:\n\n" + markdown_timing(results)
+    table = (
+        markdown_table(results)
+        + "\nMilliseconds per image and stage (median / p95):\n\n"
+        + markdown_timing(results)
+    )
     (out / "verification.md").write_text(f"`{command}`\n\n{table}", encoding="utf-8")
     json_path = write_json({"command": command, "systems": results}, out / "verification.json")
     curves = {f"{system} {r.name}": r.curve for system, rs in results.items() for r in rs}
