@@ -60,7 +60,7 @@ def test_bench_writes_json_and_plot(
     assert {"decode", "detect", "embed", "total"} <= set(protocol["timing"])
     assert (out / "verification_roc_det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = (out / "verification.md").read_text()
-    assert "| facegate | pairs-csv:" in table
+    assert "| facegate | pairs set/pairs.csv |" in table
     assert "FNMR @ FMR 1e-4" in table
 
 

@@ -65,7 +65,7 @@ class NaiveDlib:
         seconds: dict[str, float] = {}
         started = time.perf_counter()
         rects = self._detector(image, NAIVE_UPSAMPLE)
-        seconds["hog"] = time.perf_counter() - started
+        seconds["detect"] = time.perf_counter() - started
         if not len(rects):
             return Acquisition(None, seconds, failure="no_face")
         started = time.perf_counter()

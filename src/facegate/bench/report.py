@@ -48,7 +48,7 @@ def plot_roc_det(curves: Mapping[str, ErrorCurve], path: Path, title: str) -> Pa
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    fig = Figure(figsize=(11, 5.0 + 0.22 * len(curves)), layout="constrained")
     FigureCanvasAgg(fig)
     roc, det = fig.subplots(1, 2)
     for name, c in curves.items():
@@ -76,8 +76,9 @@ def plot_roc_det(curves: Mapping[str, ErrorCurve], path: Path, title: str) -> Pa
     )
     for ax in (roc, det):
         ax.grid(True, which="both", alpha=0.3)
-        if curves:
-            ax.legend(loc="lower right" if ax is roc else "lower left", fontsize="small")
+    if curves:
+        # One legend under both panels: long dataset names would cover the curves.
+        fig.legend(*roc.get_legend_handles_labels(), loc="outside lower center", fontsize="small")
     fig.suptitle(title)
     return _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
 

@@ -63,10 +63,15 @@ def _load_inputs(
 ) -> tuple[dict[str, list[Pair]], dict[str, list[LabelledImage]]]:
     if not (pairs or pairs_csv or labelled):
         raise DatasetError("nothing to evaluate: give --pairs, --pairs-csv or --labelled")
-    pair_sets = {f"pairs:{p}": read_lfw_pairs(p) for p in pairs}
-    pair_sets |= {f"pairs-csv:{p}": read_pairs_csv(p) for p in pairs_csv}
-    folders = {f"all-vs-all:{d}": read_labelled_folder(d) for d in labelled}
+    pair_sets = {f"pairs {_short(p)}": read_lfw_pairs(p) for p in pairs}
+    pair_sets |= {f"pairs {_short(p)}": read_pairs_csv(p) for p in pairs_csv}
+    folders = {f"all-vs-all {d.resolve().name}": read_labelled_folder(d) for d in labelled}
     return pair_sets, folders
+
+
+def _short(path: Path) -> str:
+    """``dataset/file`` of a pair list: enough to tell the protocols apart in tables."""
+    return f"{path.resolve().parent.name}/{path.name}"
 
 
 def _images(
