@@ -6,7 +6,7 @@ service. Images are decoded, used and dropped: nothing here writes an image anyw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +59,7 @@ def enroll_images(
     sources: Sequence[ImageSource],
     actor: str,
     max_pixels: int,
+    on_image_done: Callable[[], None] | None = None,
 ) -> list[str]:
     """Enroll one template per image, all or none.
 
@@ -92,6 +93,8 @@ def enroll_images(
             exc.args = (f"{label}: {exc}",)
             raise
         faces.append(face)
+        if on_image_done is not None:
+            on_image_done()
     embeddings = [_embedding(f) for f in faces]
     qualities = [f.quality.score if f.quality else 0.0 for f in faces]
     return store.enroll(subject_id, embeddings, pipeline.embedding_model, qualities, actor=actor)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -13,7 +15,7 @@ from facegate.matching import score
 from facegate.models.registry import ModelRegistry
 from facegate.vision.detect import CascadeDetector, HogDetector
 from facegate.vision.embed import DlibResNetEmbedder
-from facegate.vision.image import RGBImage
+from facegate.vision.image import RGBImage, load_image
 from facegate.vision.pipeline import FacePipeline, Selection, select_subject
 from facegate.vision.record import Box, Face, QualityReason
 
@@ -193,3 +195,31 @@ def test_cnn_fallback_finds_what_hog_misses(pipeline: FacePipeline, face_rgb: RG
 def test_unknown_selection_is_refused() -> None:
     with pytest.raises(ValueError, match="nearest"):
         select_subject([Face(Box(0, 0, 10, 10), 1.0)], 100, 100, "nearest")  # type: ignore[arg-type]
+
+
+def test_exif_rotated_photo_is_recognised(
+    pipeline: FacePipeline, face_rgb: RGBImage, face_png: bytes
+) -> None:
+    # A camera held sideways: pixels stored rotated, EXIF orientation 8 says how to turn them.
+    stored = Image.fromarray(face_rgb).transpose(Image.Transpose.ROTATE_270)
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    buffer = io.BytesIO()
+    stored.save(buffer, format="JPEG", exif=exif, quality=95)
+    upright = pipeline.subject(load_image(buffer.getvalue()), Selection.SINGLE)
+    original = pipeline.subject(load_image(face_png), Selection.SINGLE)
+    assert upright.box.as_list() == pytest.approx(ASTRONAUT_BOX, abs=6.0)
+    assert upright.embedding is not None
+    assert original.embedding is not None
+    assert score(original.embedding, upright.embedding)[0, 0] > SAME_FACE_MIN_SIMILARITY
+    # Without honouring EXIF the stored pixels show a face lying on its side: no detection.
+    assert HogDetector().detect(np.asarray(stored)) == []
+
+
+def test_weak_false_positives_do_not_block_enrollment() -> None:
+    face = Face(Box(100, 100, 200, 200), 1.5)
+    weak_and_bigger = Face(Box(300, 300, 420, 420), 0.06)
+    second_person = Face(Box(300, 100, 390, 190), 1.1)
+    assert select_subject([face, weak_and_bigger], 640, 480, Selection.SINGLE) is face
+    with pytest.raises(MultipleFacesError, match="2 faces"):
+        select_subject([face, weak_and_bigger, second_person], 640, 480, Selection.SINGLE)

@@ -8,9 +8,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from facegate.bench.acquire import (
     Acquisition,
@@ -35,7 +33,7 @@ from facegate.bench.verification import (
     markdown_table,
     markdown_timing,
 )
-from facegate.cli.context import Context, get
+from facegate.cli.context import get, progress_bar
 from facegate.errors import DatasetError
 from facegate.store.crypto import load_site_key
 from facegate.vision.pipeline import FacePipeline, Selection
@@ -43,19 +41,6 @@ from facegate.vision.pipeline import FacePipeline, Selection
 bench_app = typer.Typer(
     help="Benchmarks with the standard metrics of the field.", no_args_is_help=True
 )
-
-
-def _progress(context: Context) -> Progress:
-    """Progress bars on stderr, so stdout stays clean for results and ``--json``."""
-    stderr = Console(stderr=True)
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=stderr,
-        disable=context.as_json or not stderr.is_terminal,
-    )
 
 
 def _load_inputs(
@@ -114,7 +99,7 @@ def verification(
     pair_sets, folders = _load_inputs(pairs, pairs_csv, labelled)
     images = _images(pair_sets, folders)
     systems: dict[str, dict[Path, Acquisition]] = {}
-    with _progress(context) as progress:
+    with progress_bar(context) as progress:
         systems["facegate"] = acquire_all(
             images, pipeline_acquirer(pipeline, selection), "facegate", progress
         )
@@ -163,7 +148,7 @@ def calibrate_command(
     """Recalibrate the FMR 1e-3 / 1e-4 thresholds on your own labelled images (all-vs-all)."""
     context = get(ctx)
     images = read_labelled_folder(labelled)
-    with _progress(context) as progress:
+    with progress_bar(context) as progress:
         acquired = acquire_all(
             [im.path for im in images],
             pipeline_acquirer(context.pipeline, selection),

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
 from facegate.bench.report import to_jsonable
@@ -102,3 +103,16 @@ def fail(context: Context, error: FacegateError) -> typer.Exit:
             f"[bold red]error[/] ({error.code}): {escape(str(error))}", highlight=False
         )
     return typer.Exit(error.exit_code)
+
+
+def progress_bar(context: Context) -> Progress:
+    """Progress bars on stderr, so stdout stays clean for results and ``--json``."""
+    stderr = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=context.as_json or not stderr.is_terminal,
+    )

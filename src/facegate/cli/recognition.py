@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from facegate.cli.context import get
+from facegate.cli.context import get, progress_bar
 from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, Outcome
 from facegate.matching.decide import Decision
 from facegate.recognition import enroll_images, identify_image, verify_image
@@ -25,7 +25,8 @@ def enroll(
 ) -> None:
     """Enroll face templates from images; all or nothing, raw images are not kept."""
     context = get(ctx)
-    with context.store() as store:
+    with context.store() as store, progress_bar(context) as progress:
+        task = progress.add_task("enrolling", total=len(images))
         ids = enroll_images(
             store,
             context.pipeline,
@@ -33,6 +34,7 @@ def enroll(
             images,
             context.actor,
             context.settings.max_image_pixels,
+            on_image_done=lambda: progress.advance(task),
         )
     context.emit(
         {"subject_id": subject_id, "templates": ids},

@@ -24,6 +24,10 @@ from facegate.vision.stages import Detector, FaceStage
 #: With :attr:`Selection.SINGLE`, another face at least this fraction of the largest face's
 #: width makes the image ambiguous; smaller faces far behind are ignored.
 AMBIGUOUS_FACE_RATIO = 0.5
+#: ... and only if its detection score is at least this fraction of the best one's: HOG's
+#: weak false positives (margins near 0, e.g. on clothing) neither block enrollment nor
+#: become the subject; a second real face (margins ~1) is refused.
+AMBIGUOUS_SCORE_RATIO = 0.25
 
 
 class Selection(StrEnum):
@@ -130,13 +134,16 @@ def select_subject(faces: Sequence[Face], width: int, height: int, selection: Se
     if selection is Selection.CENTRAL:
         cx, cy = width / 2.0, height / 2.0
         return min(faces, key=lambda f: (f.box.center[0] - cx) ** 2 + (f.box.center[1] - cy) ** 2)
+    best_score = max(f.detection_score for f in faces)
+    confident = [f for f in faces if f.detection_score >= AMBIGUOUS_SCORE_RATIO * best_score]
+    subject = max(confident, key=lambda f: f.box.area)
     rivals = [
         f
-        for f in faces
-        if f is not largest and f.box.width >= AMBIGUOUS_FACE_RATIO * largest.box.width
+        for f in confident
+        if f is not subject and f.box.width >= AMBIGUOUS_FACE_RATIO * subject.box.width
     ]
     if rivals:
         raise MultipleFacesError(
             f"{len(rivals) + 1} faces of comparable size found; the image must show one person"
         )
-    return largest
+    return subject
