@@ -129,3 +129,13 @@ def test_calibrate_on_lfw_people(
     assert strict["n_impostor"] >= 10_000
     written = json.loads((tmp_path / "data" / "calibration.json").read_text())
     assert written["models"]["dlib_resnet_v1"]["fmr_1e-4"]["threshold"] == strict["threshold"]
+
+
+def test_quality_survey(pairs_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--json", "bench", "quality", str(pairs_csv.parent)]) == 0
+    survey = json.loads(capsys.readouterr().out)["survey"]
+    assert (survey["images"], survey["faces"], survey["failures_to_acquire"]) == (4, 3, 1)
+    widths = survey["percentiles"]["face_width"]
+    assert len(widths) == 7
+    assert widths[0] <= widths[3] <= widths[6]
+    assert survey["reasons"] == {}

@@ -24,6 +24,7 @@ from facegate.bench.datasets import (
     read_lfw_pairs,
     read_pairs_csv,
 )
+from facegate.bench.quality import PERCENTILES, survey_quality
 from facegate.bench.report import plot_roc_det, require_plotting, write_json
 from facegate.bench.verification import (
     ProtocolResult,
@@ -131,6 +132,30 @@ def verification(
         {"command": command, "report": str(json_path), "plot": str(png_path), "systems": results},
         escape(f"{table}\nwrote {json_path}, {out / 'verification.md'} and {png_path}"),
     )
+
+
+@bench_app.command("quality")
+def quality(
+    ctx: typer.Context,
+    labelled: Annotated[Path, typer.Argument(help="Labelled folder (or any folder of images).")],
+    every: Annotated[int, typer.Option(min=1, help="Use every N-th image.")] = 1,
+) -> None:
+    """Percentiles of the quality measurements and how often each reason code fires."""
+    context = get(ctx)
+    paths = [im.path for im in read_labelled_folder(labelled)][::every]
+    with progress_bar(context) as progress:
+        survey = survey_quality(paths, context.pipeline, progress)
+    header = " / ".join(f"p{p}" for p in PERCENTILES)
+    lines = [
+        f"{survey.faces} faces from {survey.images} images "
+        f"({survey.failures_to_acquire} without a usable face); {header}:",
+        *(
+            f"  {name}: " + " / ".join(f"{v:.3g}" for v in values)
+            for name, values in survey.percentiles.items()
+        ),
+        "reasons: " + (", ".join(f"{k} {v}" for k, v in sorted(survey.reasons.items())) or "none"),
+    ]
+    context.emit({"survey": survey}, escape("\n".join(lines)))
 
 
 def calibrate_command(

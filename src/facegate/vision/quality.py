@@ -2,8 +2,9 @@
 
 Enrollment refuses a face that fails any check (a poor template hurts every later
 decision); verification only reports the reasons. Limits are named constants below, set
-from the distributions on the LFW development subset and skimage's astronaut (see README,
-"Quality gate").
+from their distributions on every 8th image of the LFW development subset (305 faces;
+reproduce with ``facegate bench quality ../shared/data/lfw_deepfunneled_subset --every 8``)
+and on blurred, darkened and rotated copies of skimage's astronaut (README, "Recognition").
 """
 
 from __future__ import annotations
