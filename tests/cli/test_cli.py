@@ -16,6 +16,7 @@ from PIL import Image, ImageFilter
 from facegate.cli.main import main
 from facegate.errors import ConsentRequiredError, FaceError, ImageError, NotFoundError
 from facegate.fixtures import encode_png, no_face
+from facegate.store import Store
 
 
 @pytest.fixture
@@ -272,3 +273,16 @@ def test_lost_or_wrong_site_key_is_refused(
     code, body = run(capsys, "subject", "list")
     assert (code, body["error"]["code"]) == (6, "key_error")
     assert "does not match" in body["error"]["message"]
+
+
+def test_unexpected_failure_is_one_line_and_exit_70(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(Store, "list_sites", broken)
+    code, body = run(capsys, "init")
+    assert code == 70
+    assert body["error"]["code"] == "facegate_error"
+    assert "internal error (RuntimeError: simulated bug)" in body["error"]["message"]

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             _state, FileSystemError(f"{exc.strerror or exc}: {exc.filename or ''}")
         ).exit_code
     except Exception as exc:
-        logger.debug("unexpected failure", exc_info=True)
+        logger.info("unexpected failure", exc_info=True)  # shown with -v
         error = FacegateError(f"internal error ({type(exc).__name__}: {exc}); run with -v")
         fail(_state, error)
         return INTERNAL_ERROR_EXIT
