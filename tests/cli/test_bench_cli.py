@@ -139,3 +139,14 @@ def test_quality_survey(pairs_csv: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert len(widths) == 7
     assert widths[0] <= widths[3] <= widths[6]
     assert survey["reasons"] == {}
+
+
+def test_pairs_of_one_kind_are_a_dataset_error(
+    pairs_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    only_same = pairs_csv.parent / "same.csv"
+    only_same.write_text("path_a,path_b,same\neileen/a.png,eileen/b.png,1\n")
+    code = main(["--json", "bench", "verification", "--pairs-csv", str(only_same)])
+    assert code == DatasetError.exit_code
+    message = json.loads(capsys.readouterr().out)["error"]["message"]
+    assert "needs both same-person and different-person pairs" in message

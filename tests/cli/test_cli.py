@@ -250,8 +250,8 @@ def test_unusable_data_dir_and_database_url(
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     code, body = run(capsys, "--data-dir", str(not_a_dir), "init")
-    assert code != 0
-    assert body["error"]["code"] in {"filesystem_error", "store_error", "config_error"}
+    assert (code, body["error"]["code"]) == (9, "filesystem_error")
+    assert "is not a directory" in body["error"]["message"]
     monkeypatch.setenv("FACEGATE_DATABASE_URL", "postgresql://localhost/facegate")
     code, body = run(capsys, "init")
     assert (code, body["error"]["code"]) == (2, "config_error")

@@ -26,6 +26,7 @@ from facegate.errors import (
     AlreadyExistsError,
     ConfigError,
     ConsentRequiredError,
+    FileSystemError,
     IntegrityViolationError,
     InvalidRecordError,
     NotFoundError,
@@ -670,6 +671,8 @@ def _database_errors() -> Iterator[None]:
 
 
 def _prepare_data_dir(data_dir: Path) -> None:
+    if data_dir.exists() and not data_dir.is_dir():
+        raise FileSystemError(f"data dir {data_dir} is not a directory")
     if not data_dir.exists():
         data_dir.mkdir(mode=0o700, parents=True)
         return

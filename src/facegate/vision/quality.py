@@ -23,7 +23,8 @@ from facegate.vision.record import Face, Quality, QualityReason
 MIN_FACE_WIDTH = 60.0
 #: Standard deviation of the Laplacian over that of the grayscale, on the aligned chip's
 #: centre: contrast-invariant, so a dark but sharp face is not called blurred. 1% of LFW
-#: faces fall below 0.096; a Gaussian blur of sigma 2 px on a 90 px face gives 0.08.
+#: faces fall below 0.096 (``facegate bench quality``); tests/vision/test_quality.py shows
+#: a Gaussian blur of 2.5 px on the astronaut's 88 px face failing it.
 MIN_SHARPNESS = 0.09
 #: Mean grayscale of the chip's centre (0–255) outside these limits is badly exposed.
 MIN_BRIGHTNESS = 40.0
