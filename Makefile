@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit compliance bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/facegate demo
 
-test: $(VENV)/.installed-test lint typecheck unit
+test: $(VENV)/.installed-test lint typecheck unit compliance
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
@@ -31,6 +31,13 @@ typecheck: $(VENV)/.installed-test
 
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest
+
+# The R-01…R-33 matrix from the test run just made and a freshly built demo site.
+COMPLIANCE_DATA := artifacts/compliance/demo-data
+compliance: $(VENV)/.installed-test
+	rm -rf $(COMPLIANCE_DATA)
+	FACEGATE_DATA_DIR=$(COMPLIANCE_DATA) $(BIN)/facegate demo > /dev/null
+	FACEGATE_DATA_DIR=$(COMPLIANCE_DATA) $(BIN)/facegate compliance report --site demo
 
 bench: $(VENV)/.installed-test
 	$(BIN)/facegate bench verification --baseline \

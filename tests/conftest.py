@@ -13,6 +13,10 @@ from facegate.fixtures import SHARED_DATA_ENV, astronaut, encode_png
 from facegate.models.registry import ModelRegistry
 from facegate.vision.pipeline import FacePipeline
 
+# Records the outcome of every test marked rule(...) for the compliance report;
+# pytester runs that plugin in the compliance report's own tests.
+pytest_plugins = ["facegate.testing.rule_results", "pytester"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -18,13 +18,20 @@ from facegate.errors import FacegateError
 from facegate.fixtures import astronaut, encode_png, no_face, shared_data_dir
 from facegate.matching import OperatingPoint
 from facegate.models.registry import ModelRegistry
+from facegate.privacy.notice_template import starter_notice
 from facegate.recognition import ImageSource, enroll_images, identify_image, verify_image
-from facegate.store import ConsentMethod, Store, SubjectKind
+from facegate.store import ConsentMethod, DeletionReason, Store, SubjectKind
+from facegate.store.records import CredentialKind
 from facegate.vision.pipeline import FacePipeline
 
 DEMO_SITE = "demo"
 DEMO_NOTICE_VERSION = "2026-11-v1"
 DEMO_ACTOR = "demo-operator"
+DEMO_OPERATOR = "Demo Property Services Co. / 演示物业服务有限公司"
+DEMO_CONTACT = "Front desk, building 1 / 1号楼物业前台, 400-000-0000"
+DEMO_GATE = "main-gate"
+#: The demo resident who declines face recognition chooses this PIN (R-08).
+DEMO_PIN = "480915"
 #: LFW people enrolled by the demo when the shared data is present.
 LFW_PEOPLE = ("Colin_Powell", "Gloria_Macapagal_Arroyo", "Tony_Blair")
 LFW_STRANGER = "Jean_Chretien"
@@ -124,8 +131,39 @@ class _Actions:
 
     def delete(self, subject_id: str) -> Callable[[], str]:
         def run() -> str:
-            receipt = self.store.delete_subject(subject_id, "request", DEMO_ACTOR)
+            receipt = self.store.delete_subject(subject_id, DeletionReason.REQUEST, DEMO_ACTOR)
             return f"deleted {receipt.templates_deleted}, key destroyed: {receipt.key_destroyed}"
+
+        return run
+
+    def withdraw(self, subject_id: str) -> Callable[[], str]:
+        def run() -> str:
+            withdrawal = self.store.consents.withdraw_all(subject_id, actor=DEMO_ACTOR)
+            erased = 0 if withdrawal.receipt is None else withdrawal.receipt.templates_deleted
+            return f"withdrawn, {erased} erased"
+
+        return run
+
+    def pin_entry(self, subject_id: str) -> Callable[[], str]:
+        def run() -> str:
+            decision = self.store.credentials.check(
+                DEMO_SITE, DEMO_GATE, CredentialKind.PIN, DEMO_PIN,
+                subject_id=subject_id, actor=DEMO_ACTOR,
+            )  # fmt: skip
+            return f"{decision.outcome.value}: {decision.reason.value}"
+
+        return run
+
+    def record_assessment(self) -> Callable[[], str]:
+        def run() -> str:
+            self.store.assessments.record(
+                DEMO_SITE,
+                "Demo privacy officer",
+                "Impact assessment of gate face recognition: purpose limited to entry, "
+                "templates only, on-site storage, non-face credentials on every gate.",
+                actor=DEMO_ACTOR,
+            )
+            return "recorded"
 
         return run
 
@@ -136,8 +174,13 @@ class _Actions:
         return subject.id
 
     def give_consent(self, subject_id: str, name: str) -> None:
-        self.store.record_consent(
-            subject_id, DEMO_NOTICE_VERSION, ConsentMethod.E_SIGNATURE, name, actor=DEMO_ACTOR
+        self.store.consents.record(
+            subject_id,
+            DEMO_NOTICE_VERSION,
+            ConsentMethod.E_SIGNATURE,
+            f"demo-esign:{subject_id[:8]}",
+            given_by=name,
+            actor=DEMO_ACTOR,
         )
 
 
@@ -145,11 +188,22 @@ def run_demo(
     store: Store, pipeline: FacePipeline, registry: ModelRegistry, max_pixels: int
 ) -> list[DemoStep]:
     """Build the demo site and return what happened at each step."""
-    if DEMO_SITE not in {s.code for s in store.list_sites()}:
-        store.create_site(DEMO_SITE, "Demo community / 演示小区", actor=DEMO_ACTOR)
+    fresh = DEMO_SITE not in {s.code for s in store.list_sites()}
+    if fresh:
+        site = store.create_site(
+            DEMO_SITE, "Demo community / 演示小区", operator=DEMO_OPERATOR, actor=DEMO_ACTOR
+        )
+        notice = starter_notice(site.name, DEMO_OPERATOR, DEMO_CONTACT)
+        store.notices.publish(DEMO_SITE, DEMO_NOTICE_VERSION, notice, actor=DEMO_ACTOR)
+        # Every door takes a non-face credential too (R-10): a face-only one is refused.
+        store.gates.configure(
+            DEMO_SITE, DEMO_GATE, "Main gate / 小区大门",
+            accepts_face=True, accepts_card=True, accepts_pin=True, accepts_otp=True,
+            actor=DEMO_ACTOR,
+        )  # fmt: skip
     # Each run starts from an empty community; earlier residents leave by normal deletion.
     for earlier in store.list_subjects(DEMO_SITE):
-        store.delete_subject(earlier.id, "demo reset", DEMO_ACTOR)
+        store.delete_subject(earlier.id, DeletionReason.REQUEST, DEMO_ACTOR)
     act = _Actions(store, pipeline, registry, max_pixels)
     face = astronaut()
     face_png = encode_png(face)
@@ -157,11 +211,21 @@ def run_demo(
     mirrored_png = encode_png(np.ascontiguousarray(face[:, ::-1]))
 
     eileen = act.add_resident("Eileen (astronaut)", consent=False)
-    steps = [
+    steps = []
+    if fresh:
+        steps += [
+            _attempt(
+                "enroll before an impact assessment",
+                "refused: assessment_required",
+                act.enroll(eileen, face_png),
+            ),
+            _attempt("record the impact assessment", "recorded", act.record_assessment()),
+        ]
+    steps.append(
         _attempt(
             "enroll before any consent", "refused: consent_required", act.enroll(eileen, face_png)
         )
-    ]
+    )
     act.give_consent(eileen, "Eileen")
     steps += [
         _attempt(
@@ -211,8 +275,18 @@ def run_demo(
                 act.identify(_lfw(shared, LFW_STRANGER, 0)),
             ),
         ]
+    # Declining face recognition never removes entry (R-08): same gate, with a PIN.
+    wang = act.add_resident("Wang (declines face recognition)", consent=False)
+    store.credentials.set_pin(wang, DEMO_PIN, DEMO_ACTOR)
+    steps.append(_attempt("Wang enters the main gate with a PIN", "open: ok", act.pin_entry(wang)))
     steps += [
-        _attempt("Eileen asks for deletion", "deleted 1, key destroyed: True", act.delete(eileen)),
+        _attempt("Eileen withdraws her consent", "withdrawn, 1 erased", act.withdraw(eileen)),
+        _attempt(
+            "verify Eileen after withdrawal",
+            "refused: consent_required",
+            act.verify(eileen, face_png),
+        ),
+        _attempt("Eileen asks for deletion", "deleted 0, key destroyed: False", act.delete(eileen)),
         _attempt(
             "verify Eileen after deletion", "refused: not_found", act.verify(eileen, face_png)
         ),

@@ -94,6 +94,30 @@ class ConsentRequiredError(StoreError):
     code = "consent_required"
 
 
+class RenewalRequiredError(ConsentRequiredError):
+    """The consent was given for a notice that has since widened purpose, method or scope."""
+
+    code = "consent_renewal_required"
+
+
+class GuardianRequiredError(ConsentRequiredError):
+    """A subject under 14 needs a recorded guardian, and consent given by that guardian."""
+
+    code = "guardian_required"
+
+
+class AssessmentRequiredError(StoreError):
+    """The site has no personal-information impact assessment on record (R-30)."""
+
+    code = "assessment_required"
+
+
+class PolicyError(StoreError):
+    """A configuration or request that a compliance rule forbids (e.g. a face-only gate)."""
+
+    code = "policy_refused"
+
+
 class InvalidRecordError(StoreError):
     """A value handed to the store is malformed (empty name, wrong embedding shape, bad id)."""
 

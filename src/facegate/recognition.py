@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from facegate.errors import ConsentRequiredError, FacegateError, NotFoundError, PoorQualityError
+from facegate.errors import FacegateError, NotFoundError, PoorQualityError
 from facegate.matching import (
     DEFAULT_OPERATING_POINT,
     OperatingPoint,
@@ -21,7 +21,7 @@ from facegate.matching import (
 )
 from facegate.matching.decide import Decision
 from facegate.models.registry import ModelRegistry
-from facegate.store import Store, SubjectStatus
+from facegate.store import Store
 from facegate.vision.image import load_image
 from facegate.vision.pipeline import FacePipeline, Selection
 from facegate.vision.record import Embedding, Face, QualityReason
@@ -72,13 +72,9 @@ def enroll_images(
     """
     if not sources:
         raise ValueError("no images to enroll")
-    subject = store.get_subject(subject_id)
-    if subject.status is SubjectStatus.DELETED:
-        raise NotFoundError(f"subject {subject_id} was deleted; its data no longer exists")
-    # Face data of a subject without consent must not even be computed (R-02), so check
-    # before the pipeline runs; the store checks again inside the insert's transaction.
-    if not subject.has_active_consent:
-        raise ConsentRequiredError(f"subject {subject_id} has no active consent to face processing")
+    # Face data of a subject without consent must not even be computed (R-02, R-30), so
+    # check before the pipeline runs; the store checks again inside the insert's transaction.
+    store.check_enrollment_allowed(subject_id)
     faces: list[Face] = []
     for index, source in enumerate(sources):
         label = str(source) if isinstance(source, Path) else f"image {index + 1}"

@@ -44,13 +44,23 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
     return code, json.loads(out[-1]) if out else None
 
 
+def _ready_site(capsys: pytest.CaptureFixture[str], site: str = "demo") -> None:
+    """A site where enrollment may open: a published notice and an impact assessment."""
+    for args in (
+        ("init", "--site", site),
+        ("notice", "publish", "--site", site, "--version", "v1", "--starter",
+         "--operator", "Demo Co.", "--contact", "front desk"),
+        ("assessment", "record", "--site", site, "--assessor", "Wang", "--summary", "PIA done."),
+    ):  # fmt: skip
+        code, body = run(capsys, *args)
+        assert code == 0, body
+
+
 def _subject_with_consent(capsys: pytest.CaptureFixture[str]) -> str:
-    code, body = run(capsys, "subject", "add", "--name", "Eileen")
+    code, body = run(capsys, "subject", "add", "--name", "Eileen", "--adult")
     assert code == 0
     subject_id: str = body["subject"]["id"]
-    code, body = run(
-        capsys, "consent", "record", subject_id, "--notice-version", "v1", "--given-by", "Eileen"
-    )
+    code, body = run(capsys, "consent", "record", subject_id, "--evidence", "esign:tx-1")
     assert code == 0
     assert body["consent"]["notice_version"] == "v1"
     return subject_id
@@ -62,6 +72,7 @@ def test_full_flow(
     code, body = run(capsys, "init")
     assert (code, body["created"]) == (0, True)
     assert (data_dir / "site.key").stat().st_mode & 0o777 == 0o600
+    _ready_site(capsys)
     subject_id = _subject_with_consent(capsys)
 
     code, body = run(capsys, "enroll", subject_id, str(images["face"]))
@@ -85,7 +96,7 @@ def test_full_flow(
 
     code, body = run(capsys, "subject", "delete", subject_id)
     assert code == 0
-    assert body["receipt"]["key_destroyed"] is True
+    assert (body["receipt"]["keys_destroyed"], body["receipt"]["reason"]) == (1, "request")
     code, body = run(capsys, "verify", subject_id, str(images["face"]))
     assert (code, body["error"]["code"]) == (NotFoundError.exit_code, "not_found")
 
@@ -93,7 +104,7 @@ def test_full_flow(
 def test_no_score_or_template_leaves_through_the_cli(
     capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
 ) -> None:
-    run(capsys, "init")
+    _ready_site(capsys)
     subject_id = _subject_with_consent(capsys)
     run(capsys, "enroll", subject_id, str(images["face"]))
     outputs = [
@@ -109,8 +120,8 @@ def test_no_score_or_template_leaves_through_the_cli(
 def test_enroll_without_consent_is_refused(
     capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
 ) -> None:
-    run(capsys, "init")
-    _, body = run(capsys, "subject", "add", "--name", "No Consent")
+    _ready_site(capsys)
+    _, body = run(capsys, "subject", "add", "--name", "No Consent", "--adult")
     code, body = run(capsys, "enroll", body["subject"]["id"], str(images["face"]))
     assert code == ConsentRequiredError.exit_code
     assert body["error"]["code"] == "consent_required"
@@ -133,7 +144,7 @@ def test_enrollment_refuses_bad_images(
     exit_code: int,
     error_code: str,
 ) -> None:
-    run(capsys, "init")
+    _ready_site(capsys)
     subject_id = _subject_with_consent(capsys)
     code, body = run(capsys, "enroll", subject_id, str(images["face"]), str(images[image]))
     assert code == exit_code
@@ -148,7 +159,7 @@ def test_enrollment_refuses_bad_images(
 def test_verify_reports_quality_and_no_match(
     capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
 ) -> None:
-    run(capsys, "init")
+    _ready_site(capsys)
     subject_id = _subject_with_consent(capsys)
     run(capsys, "enroll", subject_id, str(images["face"]))
     # Blur (sigma 3 px) drops the similarity below the FMR 1e-4 threshold: a real no-match.
@@ -163,7 +174,7 @@ def test_verify_reports_quality_and_no_match(
 def test_unknown_ids_and_bad_usage(
     capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
 ) -> None:
-    run(capsys, "init")
+    _ready_site(capsys)
     code, body = run(capsys, "verify", "0" * 32, str(images["face"]))
     assert (code, body["error"]["code"]) == (NotFoundError.exit_code, "not_found")
     code, body = run(capsys, "identify", "--site", "nowhere", str(images["face"]))
@@ -196,7 +207,7 @@ def test_production_refuses_implicit_key(
 def test_verify_without_templates_is_not_a_no_match(
     capsys: pytest.CaptureFixture[str], images: dict[str, Path]
 ) -> None:
-    run(capsys, "init")
+    _ready_site(capsys)
     subject_id = _subject_with_consent(capsys)
     code, body = run(capsys, "verify", subject_id, str(images["face"]))
     assert (code, body["error"]["code"]) == (NotFoundError.exit_code, "not_found")
@@ -206,18 +217,19 @@ def test_verify_without_templates_is_not_a_no_match(
 def test_enrolling_a_deleted_subject_is_not_found(
     capsys: pytest.CaptureFixture[str], images: dict[str, Path]
 ) -> None:
-    run(capsys, "init")
+    _ready_site(capsys)
     subject_id = _subject_with_consent(capsys)
     assert run(capsys, "subject", "delete", subject_id)[0] == 0
     code, body = run(capsys, "enroll", subject_id, str(images["face"]))
     assert (code, body["error"]["code"]) == (NotFoundError.exit_code, "not_found")
 
 
+@pytest.mark.rule("R-27")
 def test_r27_cli_audit_verify_fails_on_an_edited_row(
     capsys: pytest.CaptureFixture[str], data_dir: Path
 ) -> None:
     run(capsys, "init")
-    run(capsys, "subject", "add", "--name", "Someone")
+    run(capsys, "subject", "add", "--name", "Someone", "--adult")
     with sqlite3.connect(data_dir / "facegate.sqlite") as db:
         db.execute("DROP TRIGGER audit_event_no_update")  # an attacker with raw DB access
         db.execute("UPDATE audit_event SET actor = 'someone else' WHERE id = 1")
@@ -230,17 +242,17 @@ def test_r27_cli_audit_verify_fails_on_an_edited_row(
 def test_image_limits_and_markup_are_handled(
     capsys: pytest.CaptureFixture[str], images: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run(capsys, "init")
-    code, body = run(capsys, "subject", "add", "--name", "A [/] [red]B")
+    _ready_site(capsys)
+    code, body = run(capsys, "subject", "add", "--name", "A [/] [red]B", "--adult")
     assert code == 0
     assert main(["subject", "list"]) == 0
     assert "[red]B" in capsys.readouterr().out  # shown as text, not taken as markup
     subject_id = body["subject"]["id"]
-    run(capsys, "consent", "record", subject_id, "--notice-version", "v1", "--given-by", "A")
+    run(capsys, "consent", "record", subject_id, "--evidence", "paper:form-7")
     monkeypatch.setenv("FACEGATE_MAX_IMAGE_PIXELS", "1000")
     code, body = run(capsys, "enroll", subject_id, str(images["face"]))
     assert (code, body["error"]["code"]) == (ImageError.exit_code, "image_too_large")
-    assert main(["consent", "record", "[/x]", "--notice-version", "v1", "--given-by", "A"]) != 0
+    assert main(["consent", "record", "[/x]", "--evidence", "paper:form-7"]) != 0
     assert "Traceback" not in capsys.readouterr().err
 
 
@@ -264,7 +276,7 @@ def test_lost_or_wrong_site_key_is_refused(
     capsys: pytest.CaptureFixture[str], data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(capsys, "init")
-    run(capsys, "subject", "add", "--name", "Someone")
+    run(capsys, "subject", "add", "--name", "Someone", "--adult")
     (data_dir / "site.key").rename(data_dir / "site.key.bak")
     code, body = run(capsys, "subject", "list")
     assert (code, body["error"]["code"]) == (6, "key_error")

@@ -49,5 +49,9 @@ def test_demo_without_shared_data(
     monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path / "absent"))
     assert main(["--json", "demo"]) == 0
     steps = json.loads(capsys.readouterr().out)["steps"]
-    assert len(steps) == 8
+    assert len(steps) == 13
     assert all(step["outcome"] == step["expected"] for step in steps)
+    outcomes = {step["action"]: step["outcome"] for step in steps}
+    assert outcomes["enroll before an impact assessment"] == "refused: assessment_required"
+    assert outcomes["Wang enters the main gate with a PIN"] == "open: ok"
+    assert outcomes["verify Eileen after withdrawal"] == "refused: consent_required"

@@ -12,7 +12,7 @@ import pytest
 from facegate.core.config import Environment, Settings
 from facegate.store import SiteInfo, Store
 
-from .helpers import OPERATOR, SITE_CODE
+from .helpers import ready_site
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def store(settings: Settings) -> Iterator[Store]:
 
 @pytest.fixture
 def site(store: Store) -> SiteInfo:
-    return store.create_site(SITE_CODE, "Sunny Garden", actor=OPERATOR)
+    return ready_site(store)
 
 
 @pytest.fixture

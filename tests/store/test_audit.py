@@ -21,7 +21,7 @@ def _some_history(store: Store, site: SiteInfo) -> int:
     subject, _ = enrolled_subject(store, count=2)
     store.load_gallery(site.code, MODEL, "gate:1", "identify")
     store.record_decision(site.code, "gate:1", "decision.identify", subject.id, "accept")
-    store.delete_subject(subject.id, "moved out", OPERATOR)
+    store.delete_subject(subject.id, "move_out", OPERATOR)
     report = store.verify_audit()
     assert report.ok
     return report.events_checked
@@ -32,19 +32,21 @@ def _drop_trigger(raw_db: sqlite3.Connection, name: str) -> None:
     raw_db.execute(f"DROP TRIGGER {name}")
 
 
+@pytest.mark.rule("R-27")
 def test_r27_untouched_chain_verifies(store: Store, site: SiteInfo) -> None:
-    # site.created, subject.added, consent.recorded, template.enrolled, templates.read,
-    # decision.identify, subject.deleted
-    assert _some_history(store, site) == 7
+    # site.created, notice.published, assessment.recorded, subject.added, consent.recorded,
+    # template.enrolled, templates.read, decision.identify, subject.deleted
+    assert _some_history(store, site) == 9
     report = store.verify_audit()
     assert (report.ok, report.events_checked, report.first_bad_event_id, report.reason) == (
         True,
-        7,
+        9,
         None,
         None,
     )
 
 
+@pytest.mark.rule("R-27")
 def test_r27_every_access_and_decision_is_recorded(store: Store, site: SiteInfo) -> None:
     subject, _ = enrolled_subject(store, count=2)
     store.load_subject_templates(subject.id, MODEL, "gate:1", "verify")
@@ -56,7 +58,7 @@ def test_r27_every_access_and_decision_is_recorded(store: Store, site: SiteInfo)
         "reject",
         {"liveness": "spoof"},
     )
-    store.delete_subject(subject.id, "moved out", OPERATOR)
+    store.delete_subject(subject.id, "move_out", OPERATOR)
     events = store.audit_events(subject.id)
     assert [event.action for event in events] == [
         "subject.added",
@@ -72,6 +74,7 @@ def test_r27_every_access_and_decision_is_recorded(store: Store, site: SiteInfo)
     assert [event.actor for event in events[3:5]] == ["gate:1", "gate:1"]
 
 
+@pytest.mark.rule("R-27")
 def test_r27_a_refused_write_leaves_no_event(store: Store, site: SiteInfo) -> None:
     subject = store.add_subject(site.code, "Li Si", SubjectKind.RESIDENT)
     before = store.verify_audit().events_checked
@@ -81,6 +84,7 @@ def test_r27_a_refused_write_leaves_no_event(store: Store, site: SiteInfo) -> No
     assert (after.ok, after.events_checked) == (True, before)
 
 
+@pytest.mark.rule("R-27")
 def test_r27_audit_rows_cannot_be_updated_or_deleted(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
@@ -88,11 +92,11 @@ def test_r27_audit_rows_cannot_be_updated_or_deleted(
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         raw_db.execute("UPDATE audit_event SET actor = 'someone else' WHERE id = 2")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        raw_db.execute("DELETE FROM audit_event WHERE id = 7")
+        raw_db.execute("DELETE FROM audit_event WHERE id = 9")
     with pytest.raises(sqlite3.IntegrityError, match="only advances"):
         raw_db.execute(
-            "UPDATE audit_head SET last_id = 6,"
-            " last_hash = (SELECT hash FROM audit_event WHERE id = 6)"
+            "UPDATE audit_head SET last_id = 8,"
+            " last_hash = (SELECT hash FROM audit_event WHERE id = 8)"
         )
     with pytest.raises(sqlite3.IntegrityError, match="must extend"):
         raw_db.execute(
@@ -103,32 +107,34 @@ def test_r27_audit_rows_cannot_be_updated_or_deleted(
     assert store.verify_audit().ok
 
 
+@pytest.mark.rule("R-27")
 def test_r27_audit_chain_detects_edit(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
     _some_history(store, site)
     _drop_trigger(raw_db, "audit_event_no_update")
-    raw_db.execute('UPDATE audit_event SET detail = \'{"outcome":"reject"}\' WHERE id = 6')
+    raw_db.execute('UPDATE audit_event SET detail = \'{"outcome":"reject"}\' WHERE id = 8')
     report = store.verify_audit()
-    assert (report.ok, report.first_bad_event_id, report.events_checked) == (False, 6, 5)
+    assert (report.ok, report.first_bad_event_id, report.events_checked) == (False, 8, 7)
     assert report.reason is not None
     assert "altered" in report.reason
 
 
+@pytest.mark.rule("R-27")
 def test_r27_audit_chain_cannot_be_rewritten_without_the_key(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
     _some_history(store, site)
     for name in ("audit_event_no_update", "audit_head_only_advances"):
         _drop_trigger(raw_db, name)
-    # The attacker rewrites event 6 and recomputes every hash after it, with a guessed key.
+    # The attacker rewrites event 8 and recomputes every hash after it, with a guessed key.
     rows = raw_db.execute(
         "SELECT id, at, actor, action, site_id, subject_id, detail FROM audit_event"
-        " WHERE id >= 6 ORDER BY id"
+        " WHERE id >= 8 ORDER BY id"
     ).fetchall()
-    (prev_hash,) = raw_db.execute("SELECT hash FROM audit_event WHERE id = 5").fetchone()
+    (prev_hash,) = raw_db.execute("SELECT hash FROM audit_event WHERE id = 7").fetchone()
     for event_id, at, actor, action, site_id, subject_id, detail in rows:
-        if event_id == 6:
+        if event_id == 8:
             detail = '{"outcome":"reject"}'
         digest = chain_hash(
             b"\0" * 32,
@@ -148,21 +154,23 @@ def test_r27_audit_chain_cannot_be_rewritten_without_the_key(
         prev_hash = digest
     raw_db.execute("UPDATE audit_head SET last_hash = ?", (prev_hash,))
     report = store.verify_audit()
-    assert (report.ok, report.first_bad_event_id) == (False, 6)
+    assert (report.ok, report.first_bad_event_id) == (False, 8)
 
 
+@pytest.mark.rule("R-27")
 def test_r27_audit_chain_detects_removed_middle_event(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
     _some_history(store, site)
     _drop_trigger(raw_db, "audit_event_no_delete")
-    raw_db.execute("DELETE FROM audit_event WHERE id = 4")
+    raw_db.execute("DELETE FROM audit_event WHERE id = 6")
     report = store.verify_audit()
-    assert (report.ok, report.first_bad_event_id, report.events_checked) == (False, 4, 3)
+    assert (report.ok, report.first_bad_event_id, report.events_checked) == (False, 6, 5)
     assert report.reason is not None
     assert "missing" in report.reason
 
 
+@pytest.mark.rule("R-27")
 def test_r27_audit_chain_detects_removed_tail(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
@@ -179,6 +187,7 @@ def test_r27_audit_chain_detects_removed_tail(
     assert "removed from the end" in report.reason
 
 
+@pytest.mark.rule("R-27")
 def test_r27_audit_holds_no_names_or_face_data(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
@@ -186,7 +195,7 @@ def test_r27_audit_holds_no_names_or_face_data(
     vectors = random_embeddings(2, seed=3)
     store.enroll(subject.id, vectors, MODEL, [0.91, 0.87], OPERATOR)
     store.load_gallery(site.code, MODEL, "gate:1", "identify")
-    store.delete_subject(subject.id, "moved out", OPERATOR)
+    store.delete_subject(subject.id, "move_out", OPERATOR)
     dump = "\n".join(
         "|".join(str(value) for value in row) for row in raw_db.execute("SELECT * FROM audit_event")
     )
@@ -209,6 +218,7 @@ def test_r27_audit_holds_no_names_or_face_data(
         ({"ratio": float("nan")}, "not finite"),
     ],
 )
+@pytest.mark.rule("R-27")
 def test_r27_decision_detail_refuses_face_data_and_bulk(
     store: Store, site: SiteInfo, detail: dict[str, object], message: str
 ) -> None:
@@ -221,7 +231,8 @@ def test_r27_decision_detail_refuses_face_data_and_bulk(
             "reject",
             detail,  # type: ignore[arg-type]
         )
-    assert store.verify_audit().events_checked == 1
+    # Only the site's own three events (created, notice, assessment): nothing was added.
+    assert store.verify_audit().events_checked == 3
 
 
 def test_record_decision_checks_action_and_subject(store: Store, site: SiteInfo) -> None:
@@ -239,6 +250,7 @@ def test_record_decision_checks_action_and_subject(store: Store, site: SiteInfo)
     assert event_id == store.verify_audit().events_checked
 
 
+@pytest.mark.rule("R-27")
 def test_r27_concurrent_writers_keep_one_chain(store: Store, settings: Settings) -> None:
     store.create_site("north-gate", "North Gate")
     errors: list[BaseException] = []
@@ -267,6 +279,7 @@ def test_r27_concurrent_writers_keep_one_chain(store: Store, settings: Settings)
     ("column", "value"),
     [("at", "not a timestamp"), ("detail", "{not json")],
 )
+@pytest.mark.rule("R-28")
 def test_r28_unreadable_row_is_reported_not_crashed(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection, column: str, value: str
 ) -> None:

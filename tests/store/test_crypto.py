@@ -52,6 +52,7 @@ def _write_key_file(path: Path, mode: int) -> None:
     path.chmod(mode)
 
 
+@pytest.mark.rule("R-20")
 def test_r20_site_key_from_environment(tmp_path: Path) -> None:
     material = base64.b64encode(os.urandom(KEY_BYTES)).decode()
     settings = _settings(tmp_path, site_key=SecretStr(material))
@@ -69,6 +70,7 @@ def test_malformed_environment_key_is_refused(tmp_path: Path, value: str, messag
         load_site_key(_settings(tmp_path, site_key=SecretStr(value)))
 
 
+@pytest.mark.rule("R-20")
 def test_r20_development_creates_a_private_key_file_once(tmp_path: Path) -> None:
     settings = _settings(tmp_path / "data")
     first = load_site_key(settings)
@@ -80,6 +82,7 @@ def test_r20_development_creates_a_private_key_file_once(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+@pytest.mark.rule("R-20")
 def test_r20_key_file_readable_by_others_is_refused(tmp_path: Path, mode: int) -> None:
     path = tmp_path / "site.key"
     _write_key_file(path, mode)
@@ -121,6 +124,7 @@ def test_site_key_repr_hides_the_key() -> None:
         SiteKey(material[:16])
 
 
+@pytest.mark.rule("R-20")
 def test_r20_wrapped_key_is_bound_to_its_subject() -> None:
     key = SiteKey(os.urandom(KEY_BYTES))
     data_key = new_data_key()
@@ -133,6 +137,7 @@ def test_r20_wrapped_key_is_bound_to_its_subject() -> None:
         key.unwrap_data_key(wrapped, site_id="e" * 32, subject_id=SUBJECT_ID)
 
 
+@pytest.mark.rule("R-20")
 def test_r20_template_round_trip_is_exact_with_fresh_nonces() -> None:
     data_key = new_data_key()
     vector = random_embeddings(1)[0]
@@ -148,6 +153,7 @@ def test_r20_template_round_trip_is_exact_with_fresh_nonces() -> None:
 
 
 @pytest.mark.parametrize("field", ["site_id", "subject_id", "template_id", "model_name"])
+@pytest.mark.rule("R-20")
 def test_r20_template_ciphertext_is_bound_to_its_place(field: str) -> None:
     data_key = new_data_key()
     place = {**PLACE, "model_name": MODEL}
@@ -157,6 +163,7 @@ def test_r20_template_ciphertext_is_bound_to_its_place(field: str) -> None:
         decrypt_template(data_key, nonce, sealed, **moved)
 
 
+@pytest.mark.rule("R-20")
 def test_r20_tampered_template_ciphertext_fails() -> None:
     data_key = new_data_key()
     nonce, sealed = encrypt_template(data_key, random_embeddings(1)[0], model_name=MODEL, **PLACE)

@@ -16,7 +16,7 @@ from facegate.errors import IntegrityViolationError
 from facegate.store import SiteInfo, Store
 from facegate.store.schema import Base
 
-from .helpers import MODEL, SITE_CODE, enrolled_subject
+from .helpers import MODEL, enrolled_subject, ready_site
 
 
 def _disk_bytes(db_path: Path) -> bytes:
@@ -25,6 +25,7 @@ def _disk_bytes(db_path: Path) -> bytes:
     return db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
+@pytest.mark.rule("R-20")
 def test_r20_plaintext_embeddings_are_not_in_the_database_files(
     store: Store, site: SiteInfo, db_path: Path, raw_db: sqlite3.Connection
 ) -> None:
@@ -40,6 +41,7 @@ def test_r20_plaintext_embeddings_are_not_in_the_database_files(
         assert not any(chunk in on_disk for chunk in chunks)
 
 
+@pytest.mark.rule("R-20")
 def test_r20_site_key_is_kept_apart_from_the_data(tmp_path: Path) -> None:
     material = os.urandom(32)
     settings = Settings(
@@ -48,13 +50,17 @@ def test_r20_site_key_is_kept_apart_from_the_data(tmp_path: Path) -> None:
         site_key=SecretStr(base64.b64encode(material).decode()),
     )
     with Store.open(settings) as store:
-        store.create_site(SITE_CODE, "Sunny Garden")
+        ready_site(store)
         enrolled_subject(store)
         db_path = settings.data_dir / "facegate.sqlite"
         assert material not in _disk_bytes(db_path)
-    assert sorted(p.name for p in settings.data_dir.iterdir()) == ["facegate.sqlite"]
+        assert material not in _disk_bytes(settings.resolved_keystore_path)
+    # The database and, apart from it, the key store of wrapped data keys; no site key.
+    assert sorted(p.name for p in settings.data_dir.iterdir()) == ["facegate.sqlite", "keys"]
+    assert sorted(p.name for p in (settings.data_dir / "keys").iterdir()) == ["keystore.sqlite"]
 
 
+@pytest.mark.rule("R-20")
 def test_r20_ciphertext_moved_to_another_subject_does_not_decrypt(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
@@ -73,6 +79,7 @@ def test_r20_ciphertext_moved_to_another_subject_does_not_decrypt(
         store.load_gallery(site.code, MODEL, "gate:1", "identify")
 
 
+@pytest.mark.rule("R-20")
 def test_r20_ciphertexts_swapped_between_templates_do_not_decrypt(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
@@ -86,20 +93,26 @@ def test_r20_ciphertexts_swapped_between_templates_do_not_decrypt(
         store.load_subject_templates(subject.id, MODEL, "gate:1", "verify")
 
 
+@pytest.mark.rule("R-20")
 def test_r20_wrapped_key_moved_to_another_subject_does_not_unwrap(
-    store: Store, site: SiteInfo, raw_db: sqlite3.Connection
+    store: Store, site: SiteInfo, settings: Settings
 ) -> None:
     victim, _ = enrolled_subject(store, count=1, seed=1, name="Zhang San")
     attacker, _ = enrolled_subject(store, count=1, seed=2, name="Li Si")
-    raw_db.execute(
-        "UPDATE subject_key SET wrapped_key ="
-        " (SELECT wrapped_key FROM subject_key WHERE subject_id = ?) WHERE subject_id = ?",
-        (victim.id, attacker.id),
-    )
+    keys = sqlite3.connect(settings.resolved_keystore_path, isolation_level=None)
+    try:
+        keys.execute(
+            "UPDATE data_key SET wrapped_key ="
+            " (SELECT wrapped_key FROM data_key WHERE owner_id = ?) WHERE owner_id = ?",
+            (victim.id, attacker.id),
+        )
+    finally:
+        keys.close()
     with pytest.raises(IntegrityViolationError, match="data key"):
         store.load_subject_templates(attacker.id, MODEL, "gate:1", "verify")
 
 
+@pytest.mark.rule("R-21")
 def test_r21_no_column_can_hold_a_raw_image(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection
 ) -> None:
@@ -113,6 +126,10 @@ def test_r21_no_column_can_hold_a_raw_image(
     enrolled_subject(store, count=1)
     # Each binary column's length is fixed by a CHECK: an image does not fit.
     image = os.urandom(50_000)
+    raw_db.execute(
+        "INSERT INTO subject_key (subject_id, wrapped_key, created_at)"
+        " SELECT subject_id, zeroblob(60), created_at FROM template LIMIT 1"
+    )
     for statement in (
         "UPDATE template SET ciphertext = ?",
         "UPDATE template SET nonce = ?",

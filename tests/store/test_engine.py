@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from facegate.core.config import Settings
+from facegate.errors import StoreError
 from facegate.store import Store
 from facegate.store.engine import BUSY_TIMEOUT_MS, READ_ONLY, make_engine, sqlite_path
 
@@ -83,3 +84,24 @@ def test_data_dir_database_and_key_are_private(store: Store, settings: Settings)
 )
 def test_sqlite_path(url: str, expected: Path | None) -> None:
     assert sqlite_path(url) == expected
+
+
+def test_a_database_error_never_carries_the_values_it_was_writing(
+    store: Store, raw_db: sqlite3.Connection
+) -> None:
+    # The error and the errors it chains end up in logs (``-v``, the web service):
+    # they must not hold names, hashes or ciphertext from the failed statement.
+    store.create_site("north-gate", "North Gate")
+    raw_db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON subject BEGIN SELECT RAISE(ABORT, 'no'); END"
+    )
+    with pytest.raises(StoreError) as caught:
+        store.add_subject("north-gate", "Ouyang Secretname", "resident")
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert len(chain) > 1
+    assert not [e for e in chain if "Secretname" in str(e)]
+    assert "no" in str(caught.value)

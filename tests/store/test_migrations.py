@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, inspect
+from sqlalchemy import Column, Integer, MetaData, func, inspect, select, text
+from sqlalchemy.orm import Session
 
 from facegate.core.config import Environment, Settings
-from facegate.errors import KeyMaterialError
-from facegate.store import Store
-from facegate.store.engine import make_engine
+from facegate.errors import ConsentRequiredError, KeyMaterialError
+from facegate.store import AuditAction, DeletionReason, Store, SubjectKind, SubjectStatus
+from facegate.store.audit import append_event
+from facegate.store.crypto import encrypt_template, load_site_key, new_data_key
+from facegate.store.engine import make_engine, prepare_sqlite_file
 from facegate.store.migrate import alembic_config, current_revision, head_revision
-from facegate.store.schema import Base
+from facegate.store.schema import Base, SubjectKey, new_id
+
+from .helpers import MODEL, random_embeddings
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "facegate"
 
@@ -47,7 +53,7 @@ def test_database_is_at_the_packaged_head(store: Store, settings: Settings) -> N
     engine = make_engine(settings.resolved_database_url)
     try:
         with engine.connect() as connection:
-            assert current_revision(connection) == head_revision() == "0001"
+            assert current_revision(connection) == head_revision() == "0002"
     finally:
         engine.dispose()
 
@@ -93,3 +99,158 @@ def test_missing_key_in_production_creates_no_database(tmp_path: Path) -> None:
         Store.open(settings)
     assert not (tmp_path / "data" / "facegate.sqlite").exists()
     assert not (tmp_path / "absent.key").exists()
+
+
+# A real revision-0001 database with data, as 0001's code wrote it.
+
+_AT_0001 = "2025-12-01 09:00:00.000000"
+
+
+def _database_at_0001(settings: Settings) -> dict[str, object]:
+    """Build a revision-0001 database holding a site, an active resident with a consent, a
+    data key in ``subject_key`` and one template, an active visitor without an end date and
+    a tombstone; returns their ids and the resident's data key and embedding."""
+    settings.data_dir.mkdir(mode=0o700, parents=True)
+    site_key = load_site_key(settings)
+    url = settings.resolved_database_url
+    prepare_sqlite_file(url)
+    ids = {name: new_id() for name in ("site", "resident", "visitor", "gone", "consent", "tpl")}
+    data_key = new_data_key()
+    vector = random_embeddings(1)[0]
+    nonce, ciphertext = encrypt_template(
+        data_key,
+        vector,
+        site_id=ids["site"],
+        subject_id=ids["resident"],
+        template_id=ids["tpl"],
+        model_name=MODEL,
+    )
+    wrapped = site_key.wrap_data_key(data_key, site_id=ids["site"], subject_id=ids["resident"])
+    rows: list[tuple[str, dict[str, object]]] = [
+        ("INSERT INTO site VALUES (:site, 'old-garden', 'Old Garden', :at)", {}),
+        (
+            "INSERT INTO subject VALUES (:resident, :site, 'Zhang San', 'resident', 'active', "
+            ":at, NULL)",
+            {},
+        ),
+        (
+            "INSERT INTO subject VALUES (:visitor, :site, 'Guest', 'visitor', 'active', :at, NULL)",
+            {},
+        ),
+        ("INSERT INTO subject VALUES (:gone, :site, NULL, 'resident', 'deleted', :at, :at)", {}),
+        (
+            "INSERT INTO consent VALUES (:consent, :resident, '2025-1', :at, 'signature', "
+            "'Zhang San', 'operator:li', NULL)",
+            {},
+        ),
+        ("INSERT INTO subject_key VALUES (:resident, :wrapped, :at)", {"wrapped": wrapped}),
+        (
+            "INSERT INTO template VALUES (:tpl, :resident, :consent, :model, :nonce, :ct, 0.9, "
+            ":at)",
+            {"model": MODEL, "nonce": nonce, "ct": ciphertext},
+        ),
+    ]
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+            for sql, extra in rows:
+                connection.execute(text(sql), {**ids, "at": _AT_0001, **extra})
+        with Session(engine) as session, session.begin():
+            append_event(session, site_key, actor="operator:li", action=AuditAction.SITE_CREATED)
+    finally:
+        engine.dispose()
+    return {**ids, "data_key": data_key, "vector": vector}
+
+
+def _revision(settings: Settings) -> str | None:
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as connection:
+            return current_revision(connection)
+    finally:
+        engine.dispose()
+
+
+def test_a_revision_0001_database_with_data_upgrades_on_open(settings: Settings) -> None:
+    old = _database_at_0001(settings)
+    resident = str(old["resident"])
+    with Store.open(settings) as store:
+        assert _revision(settings) == "0002"
+        assert store.verify_audit().ok
+        # The data survives, and the legacy key moved out of the main database.
+        assert store.keystore.get(resident, str(old["site"])) == old["data_key"]
+        with store.reading() as session:
+            assert session.scalar(select(func.count()).select_from(SubjectKey)) == 0
+        info = store.get_subject(resident)
+        assert (info.display_name, info.kind, info.template_count) == (
+            "Zhang San",
+            SubjectKind.RESIDENT,
+            1,
+        )
+        assert store.get_subject(str(old["gone"])).status is SubjectStatus.DELETED
+        assert store.get_site("old-garden").name == "Old Garden"
+        # The legacy consent is kept as a record but allows no face processing (R-01, R-07).
+        (consent,) = store.consents.list(resident)
+        assert (consent.notice_version, consent.expires_at) == ("2025-1", None)
+        assert not info.has_active_consent
+        with pytest.raises(ConsentRequiredError):
+            store.load_subject_templates(resident, MODEL, "gate:1", "verify")
+        assert len(store.load_gallery("old-garden", MODEL, "gate:1", "identify")) == 0
+        # A visitor from 0001 had no end: their stay ends at the upgrade (R-24).
+        visitor = store.get_subject(str(old["visitor"]))
+        assert visitor.status is SubjectStatus.ACTIVE
+        assert visitor.expires_at is not None
+        assert visitor.expires_at <= datetime.now(UTC)
+        # The template still decrypts with the moved key: reconcile erased nothing.
+        assert store.last_reconcile is not None
+        assert store.last_reconcile.templates_erased == 0
+
+
+def test_a_migrated_0001_database_downgrades_with_its_data(settings: Settings) -> None:
+    old = _database_at_0001(settings)
+    Store.open(settings).close()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as connection:
+            # As in ``upgrade_to_head``: rebuilding a table needs foreign keys off.
+            connection.connection.cursor().execute("PRAGMA foreign_keys = OFF")
+            with connection.begin():
+                command.downgrade(alembic_config(connection), "0001")
+                assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            counts = {
+                table: connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+                for table in ("site", "subject", "consent", "template")
+            }
+            kinds = {
+                str(subject_id): str(kind)
+                for subject_id, kind in connection.exec_driver_sql("SELECT id, kind FROM subject")
+            }
+    finally:
+        engine.dispose()
+    assert _revision(settings) == "0001"
+    assert counts == {"site": 1, "subject": 3, "consent": 1, "template": 1}
+    assert kinds[str(old["visitor"])] == "visitor"
+    # And up again: the template still decrypts with the key in the key store.
+    with Store.open(settings) as store:
+        assert store.get_subject(str(old["resident"])).template_count == 1
+        assert store.last_reconcile is not None
+        assert store.last_reconcile.templates_erased == 0
+
+
+@pytest.mark.rule("R-24", "R-07")
+def test_retention_purges_templates_under_a_consent_migrated_from_0001(
+    settings: Settings,
+) -> None:
+    # Such a consent never becomes usable (and has no end), so nothing can ever use its
+    # templates: they go at the next run instead of staying for good.
+    old = _database_at_0001(settings)
+    resident = str(old["resident"])
+    with Store.open(settings) as store:
+        report = store.retention.run()
+        assert report.consents_expired == 1
+        receipt = next(r for r in report.receipts if r.subject_id == resident)
+        assert (receipt.templates_deleted, receipt.keys_destroyed) == (1, 1)
+        assert (receipt.reason, receipt.subject_erased) == (DeletionReason.EXPIRY, False)
+        assert store.get_subject(resident).template_count == 0
+        assert store.keystore.get(resident, str(old["site"])) is None

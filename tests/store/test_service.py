@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,14 @@ from facegate.store import (
     SubjectStatus,
 )
 
-from .helpers import MODEL, OPERATOR, consented_subject, enrolled_subject, random_embeddings
+from .helpers import (
+    MODEL,
+    OPERATOR,
+    consented_subject,
+    enrolled_subject,
+    random_embeddings,
+    ready_site,
+)
 
 
 def test_sites_are_created_listed_and_unique(store: Store) -> None:
@@ -49,7 +57,8 @@ def test_malformed_site_is_refused(store: Store, code: str, name: str) -> None:
 
 
 def test_new_subject_has_no_consent_and_no_templates(store: Store, site: SiteInfo) -> None:
-    subject = store.add_subject(site.code, "  Li Si ", "visitor", actor=OPERATOR)
+    leaves = datetime.now(UTC) + timedelta(days=2)
+    subject = store.add_subject(site.code, "  Li Si ", "visitor", expires_at=leaves, actor=OPERATOR)
     assert subject == SubjectInfo(
         id=subject.id,
         site_code=site.code,
@@ -60,6 +69,7 @@ def test_new_subject_has_no_consent_and_no_templates(store: Store, site: SiteInf
         deleted_at=None,
         has_active_consent=False,
         template_count=0,
+        expires_at=leaves,
     )
     assert len(subject.id) == 32
     assert int(subject.id, 16) >= 0
@@ -164,13 +174,12 @@ def test_gallery_holds_active_consented_subjects_of_one_site_and_model(
     second, second_vectors = enrolled_subject(store, count=3, seed=2, name="Li Si")
     enrolled_subject(store, count=1, seed=3, name="Wang Wu")  # deleted below
     gone = store.list_subjects(site.code)[-1]
-    store.delete_subject(gone.id, "moved out", OPERATOR)
+    store.delete_subject(gone.id, "move_out", OPERATOR)
     withdrawn, _ = enrolled_subject(store, count=1, seed=4, name="Zhao Liu")
-    store.withdraw_consent(store.list_consents(withdrawn.id)[0].id)
+    store.consents.withdraw(store.consents.list(withdrawn.id)[0].id, actor=OPERATOR)
     store.enroll(first.id, random_embeddings(1, seed=5), "other_model", [0.9], OPERATOR)
-    store.create_site("north-gate", "North Gate")
-    outsider = store.add_subject("north-gate", "Sun Qi", SubjectKind.RESIDENT)
-    store.record_consent(outsider.id, "notice-v1", "signature", "Sun Qi")
+    ready_site(store, "north-gate", "North Gate")
+    outsider = consented_subject(store, "north-gate", "Sun Qi")
     store.enroll(outsider.id, random_embeddings(1, seed=6), MODEL, [0.9], OPERATOR)
 
     gallery = store.load_gallery(site.code, MODEL, "gate:1", "identify")

@@ -33,6 +33,7 @@ def test_installed_files_match_their_hashes(registry: ModelRegistry) -> None:
             assert sha256_of(path) == entry.sha256
 
 
+@pytest.mark.rule("R-28")
 def test_r28_one_flipped_byte_is_refused(registry: ModelRegistry, tmp_path: Path) -> None:
     copy = _corrupt_copy(registry, RESNET_V1, tmp_path)
     with pytest.raises(ModelIntegrityError, match="refusing to load"):
@@ -41,6 +42,7 @@ def test_r28_one_flipped_byte_is_refused(registry: ModelRegistry, tmp_path: Path
         DlibResNetEmbedder(registry, model_path=copy)
 
 
+@pytest.mark.rule("R-28")
 def test_r28_corrupt_landmark_model_is_refused(registry: ModelRegistry, tmp_path: Path) -> None:
     copy = _corrupt_copy(registry, SHAPE_PREDICTOR_5, tmp_path)
     with pytest.raises(ModelIntegrityError, match=SHAPE_PREDICTOR_5):

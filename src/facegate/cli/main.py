@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from facegate import __version__
-from facegate.cli import bench, demo, people, recognition
+from facegate.cli import (
+    access,
+    accountability,
+    bench,
+    compliance,
+    demo,
+    ledger,
+    people,
+    recognition,
+    retention,
+)
 from facegate.cli.context import DEFAULT_ACTOR, Context, fail
 from facegate.errors import FacegateError, FileSystemError
 
@@ -50,9 +60,14 @@ def version() -> None:
 
 
 people.register(app)
+ledger.register(app)
 recognition.register(app)
 bench.register(app)
 demo.register(app)
+access.register(app)
+accountability.register(app)
+compliance.register(app)
+retention.register(app)
 
 
 #: Exit code for a failure facegate did not anticipate (a bug); see ``--verbose`` logs.

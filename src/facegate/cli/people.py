@@ -1,7 +1,8 @@
-"""``init``, ``subject``, ``consent`` and ``audit`` commands: the records, never face data."""
+"""``init``, ``subject`` and ``audit`` commands: the records, never face data."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Annotated
 
 import typer
@@ -10,12 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from facegate.cli.context import get
-from facegate.store.records import ConsentMethod, SubjectKind
+from facegate.store.records import DeletionReason, SubjectKind
 
 subject_app = typer.Typer(
     help="Add, list and delete subjects (residents, visitors).", no_args_is_help=True
 )
-consent_app = typer.Typer(help="Record consent to face processing.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 SiteOption = Annotated[str, typer.Option("--site", help="Site (community) code.")]
@@ -42,12 +42,38 @@ def subject_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(help="Display name (no ID number or phone: R-12).")],
     site: SiteOption = "demo",
-    kind: Annotated[SubjectKind, typer.Option(help="resident or visitor.")] = SubjectKind.RESIDENT,
+    kind: Annotated[
+        SubjectKind, typer.Option(help="resident, visitor or temporary.")
+    ] = SubjectKind.RESIDENT,
+    born: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Date of birth, to tell a child under 14 (R-04); checked, not stored.",
+        ),
+    ] = None,
+    adult: Annotated[
+        bool, typer.Option("--adult", help="State the subject is 14 or older instead of --born.")
+    ] = False,
+    expires: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Visitors and temporary residents: last day."),
+    ] = None,
 ) -> None:
     """Register a subject. Face processing needs a recorded consent first."""
     context = get(ctx)
+    if (born is None) == (not adult):
+        raise typer.BadParameter("give exactly one of --born YYYY-MM-DD or --adult")
+    ends = None if expires is None else datetime.combine(expires.date(), time.max, tzinfo=UTC)
     with context.store() as store:
-        info = store.add_subject(site, name, kind, actor=context.actor)
+        info = store.add_subject(
+            site,
+            name,
+            kind,
+            date_of_birth=None if born is None else born.date(),
+            expires_at=ends,
+            actor=context.actor,
+        )
     context.emit({"subject": info}, f"subject [bold]{info.id}[/] added to {escape(site)}")
 
 
@@ -79,37 +105,22 @@ def subject_delete(
     ctx: typer.Context,
     subject_id: Annotated[str, typer.Argument(help="Subject id.")],
     reason: Annotated[
-        str, typer.Option(help="Why: request, withdrawal, move-out, expiry.")
-    ] = "request",
+        DeletionReason, typer.Option(help="Why the subject's data is erased.")
+    ] = DeletionReason.REQUEST,
 ) -> None:
-    """Delete a subject: destroys its data key and templates in one transaction."""
+    """Erase a subject everywhere (R-23): templates, credentials, kept frames, name, and the
+    data key (so copies in old backups cannot be decrypted). Prints the receipt."""
     context = get(ctx)
     with context.store() as store:
         receipt = store.delete_subject(subject_id, reason, context.actor)
     context.emit(
         {"receipt": receipt},
-        f"deleted {receipt.subject_id}: {receipt.templates_deleted} template(s), "
-        f"key destroyed: {receipt.key_destroyed}, audit event {receipt.audit_event_id}",
+        f"deleted {receipt.subject_id} ({receipt.reason.value}) at "
+        f"{receipt.deleted_at:%Y-%m-%d %H:%M:%S} UTC: {receipt.templates_deleted} template(s), "
+        f"{receipt.credentials_deleted} credential(s), {receipt.snapshots_deleted} kept "
+        f"frame(s), {receipt.keys_destroyed} key(s) destroyed; receipt {receipt.id}, "
+        f"audit event {receipt.audit_event_id}",
     )
-
-
-@consent_app.command("record")
-def consent_record(
-    ctx: typer.Context,
-    subject_id: Annotated[str, typer.Argument(help="Subject id.")],
-    notice_version: Annotated[str, typer.Option(help="Version of the processing notice shown.")],
-    given_by: Annotated[str, typer.Option(help="Who consented (the subject or a guardian).")],
-    method: Annotated[
-        ConsentMethod, typer.Option(help="How it was given.")
-    ] = ConsentMethod.E_SIGNATURE,
-) -> None:
-    """Record a separate, explicit consent to face processing."""
-    context = get(ctx)
-    with context.store() as store:
-        info = store.record_consent(
-            subject_id, notice_version, method, given_by, actor=context.actor
-        )
-    context.emit({"consent": info}, f"consent [bold]{info.id}[/] recorded for {info.subject_id}")
 
 
 @audit_app.command("verify")
@@ -132,5 +143,4 @@ def audit_verify(ctx: typer.Context) -> None:
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.add_typer(subject_app, name="subject")
-    app.add_typer(consent_app, name="consent")
     app.add_typer(audit_app, name="audit")

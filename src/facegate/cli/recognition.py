@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from facegate.cli.accountability import checked_pipeline
 from facegate.cli.context import get, progress_bar
 from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, Outcome
 from facegate.matching.decide import Decision
@@ -29,7 +30,7 @@ def enroll(
         task = progress.add_task("enrolling", total=len(images))
         ids = enroll_images(
             store,
-            context.pipeline,
+            checked_pipeline(context, store),
             subject_id,
             images,
             context.actor,
@@ -53,7 +54,7 @@ def verify_command(
     with context.store() as store:
         result = verify_image(
             store,
-            context.pipeline,
+            checked_pipeline(context, store),
             context.registry,
             subject_id,
             image,
@@ -81,7 +82,7 @@ def identify_command(
     with context.store() as store:
         result = identify_image(
             store,
-            context.pipeline,
+            checked_pipeline(context, store),
             context.registry,
             site,
             image,

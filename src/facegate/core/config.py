@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     key_file: Path | None = Field(
         default=None, description="site key file; default data_dir/site.key"
     )
+    keystore_path: Path | None = Field(
+        default=None,
+        description="key store database (subjects' data keys); default data_dir/keys/"
+        "keystore.sqlite. Keep it out of database backups: that is what makes deletion "
+        "reach them",
+    )
     site_key: SecretStr | None = Field(
         default=None, description="base64 of a 32-byte site key; overrides key_file"
     )
@@ -56,6 +62,12 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return self.key_file if self.key_file is not None else self.data_dir / "site.key"
+
+    @property
+    def resolved_keystore_path(self) -> Path:
+        if self.keystore_path is not None:
+            return self.keystore_path
+        return self.data_dir / "keys" / "keystore.sqlite"
 
     @property
     def resolved_database_url(self) -> str:

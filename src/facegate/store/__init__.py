@@ -5,8 +5,8 @@ schema, crypto-shredding deletion and a tamper-evident audit log. See ``Store``.
 from facegate.store.audit import AuditAction, AuditRecord, AuditReport
 from facegate.store.records import (
     EMBEDDING_DIM,
-    ConsentInfo,
     ConsentMethod,
+    DeletionReason,
     DeletionReceipt,
     Gallery,
     SiteInfo,
@@ -22,8 +22,8 @@ __all__ = [
     "AuditAction",
     "AuditRecord",
     "AuditReport",
-    "ConsentInfo",
     "ConsentMethod",
+    "DeletionReason",
     "DeletionReceipt",
     "Gallery",
     "SiteInfo",

@@ -67,14 +67,40 @@ class AuditAction(StrEnum):
     SUBJECT_ADDED = "subject.added"
     CONSENT_RECORDED = "consent.recorded"
     CONSENT_WITHDRAWN = "consent.withdrawn"
+    #: Templates erased while the subject stays: their consent ended (R-07, R-24), or
+    #: reconcile found them without a key (``detail.reason`` says which).
+    TEMPLATES_ERASED = "templates.erased"
     TEMPLATE_ENROLLED = "template.enrolled"
     TEMPLATES_READ = "templates.read"
     SUBJECT_DELETED = "subject.deleted"
     DECISION_VERIFY = "decision.verify"
     DECISION_IDENTIFY = "decision.identify"
+    #: A decision at a gate from a card, PIN or one-time code.
+    DECISION_CREDENTIAL = "decision.credential"
+    SITE_POLICY_CHANGED = "site.policy_changed"
+    NOTICE_PUBLISHED = "notice.published"
+    CONSENT_RENEWAL_REQUIRED = "consent.renewal_required"
+    GUARDIAN_ADDED = "guardian.added"
+    SUBJECT_MOVED_OUT = "subject.moved_out"
+    GATE_CONFIGURED = "gate.configured"
+    CREDENTIAL_ISSUED = "credential.issued"
+    CREDENTIAL_REVOKED = "credential.revoked"
+    ASSESSMENT_RECORDED = "assessment.recorded"
+    FILING_DUE = "operator.filing_due"
+    SNAPSHOT_KEPT = "snapshot.kept"
+    SNAPSHOT_READ = "snapshot.read"
+    SNAPSHOT_DELETED = "snapshot.deleted"
+    RETENTION_RUN = "retention.run"
+    BACKUP_CREATED = "backup.created"
+    BACKUP_RESTORED = "backup.restored"
+    DATA_EXPORTED = "subject.exported"
+    INCIDENT_RECORDED = "incident.recorded"
+    INCIDENT_RESOLVED = "incident.resolved"
 
 
-DECISION_ACTIONS = frozenset({AuditAction.DECISION_VERIFY, AuditAction.DECISION_IDENTIFY})
+DECISION_ACTIONS = frozenset(
+    {AuditAction.DECISION_VERIFY, AuditAction.DECISION_IDENTIFY, AuditAction.DECISION_CREDENTIAL}
+)
 
 
 @dataclass(frozen=True, slots=True)

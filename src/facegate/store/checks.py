@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,8 @@ def check_site_code(value: str, max_length: int) -> str:
 
 
 def check_aware(value: datetime, field: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidRecordError(f"{field} must be a date and time, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidRecordError(f"{field} must be timezone-aware")
     return value
@@ -85,3 +87,32 @@ def check_templates(
             raise InvalidRecordError(f"quality {index} is not finite")
         checked.append((vector, float(quality)))
     return checked
+
+
+#: R-04: below this age, consent comes from a guardian.
+GUARDIAN_CONSENT_AGE = 14
+#: A guardian must be an adult.
+ADULT_AGE = 18
+_OLDEST_PLAUSIBLE_AGE = 130
+
+
+def check_birth_date(value: date, today: date) -> date:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidRecordError("date of birth must be a date (YYYY-MM-DD)")
+    if value > today:
+        raise InvalidRecordError(f"date of birth {value.isoformat()} is in the future")
+    if age_on(value, today) > _OLDEST_PLAUSIBLE_AGE:
+        raise InvalidRecordError(f"date of birth {value.isoformat()} is not plausible")
+    return value
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def minor_until_date(born: date) -> date:
+    """The day a person born on ``born`` turns 14 (29 February birthdays: 1 March)."""
+    try:
+        return born.replace(year=born.year + GUARDIAN_CONSENT_AGE)
+    except ValueError:
+        return date(born.year + GUARDIAN_CONSENT_AGE, 3, 1)

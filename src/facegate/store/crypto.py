@@ -50,14 +50,16 @@ _TEMPLATE_DTYPE = np.dtype("<f4")
 _WRAP_INFO = b"facegate/subject-key-wrap/v1"
 _AUDIT_INFO = b"facegate/audit-chain/v1"
 _CONFIG_INFO = b"facegate/config-mac/v1"
+_LOOKUP_INFO = b"facegate/credential-lookup/v1"
 _WRAP_AD_LABEL = "facegate/subject-key/v1"
 _TEMPLATE_AD_LABEL = "facegate/template/v1"
+_SNAPSHOT_AD_LABEL = "facegate/snapshot/v1"
 
 
 class SiteKey:
     """The site's 32-byte root key. Only derived subkeys are ever used directly."""
 
-    __slots__ = ("_audit_key", "_config_key", "_wrap_key")
+    __slots__ = ("_audit_key", "_config_key", "_lookup_key", "_wrap_key")
 
     def __init__(self, material: bytes) -> None:
         if len(material) != KEY_BYTES:
@@ -65,6 +67,7 @@ class SiteKey:
         self._wrap_key = _derive(material, _WRAP_INFO)
         self._audit_key = _derive(material, _AUDIT_INFO)
         self._config_key = _derive(material, _CONFIG_INFO)
+        self._lookup_key = _derive(material, _LOOKUP_INFO)
 
     def sign_config(self, payload: bytes) -> str:
         """HMAC-SHA256 (hex) of a settings file that changes decisions (e.g. thresholds)."""
@@ -72,6 +75,16 @@ class SiteKey:
 
     def config_signature_valid(self, payload: bytes, signature: str) -> bool:
         return hmac.compare_digest(self.sign_config(payload), signature)
+
+    def lookup_hash(self, kind: str, value: str, *, scope: str) -> str:
+        """HMAC-SHA256 (hex, 64 chars) of a credential secret (card number, one-time code).
+
+        Equal inputs give equal hashes, so a presented card can be found by index; without the
+        site key the hash can be neither reversed nor brute-forced. ``kind`` and ``scope``
+        (the site id) separate domains: the same card number hashes differently per site.
+        """
+        message = _associated_data(kind, scope, value)
+        return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
 
     @property
     def audit_key(self) -> bytes:
@@ -150,6 +163,24 @@ def decrypt_template(
             f"from another row (subject {subject_id})"
         ) from exc
     return np.frombuffer(plaintext, dtype=_TEMPLATE_DTYPE).astype(np.float32)
+
+
+def encrypt_snapshot(data_key: bytes, payload: bytes, *, site_id: str, snapshot_id: str) -> bytes:
+    """Encrypt a kept frame's encoded image under its own data key: ``nonce || ciphertext``."""
+    nonce = os.urandom(NONCE_BYTES)
+    ad = _associated_data(_SNAPSHOT_AD_LABEL, site_id, snapshot_id)
+    return nonce + AESGCM(data_key).encrypt(nonce, payload, ad)
+
+
+def decrypt_snapshot(data_key: bytes, blob: bytes, *, site_id: str, snapshot_id: str) -> bytes:
+    """Inverse of ``encrypt_snapshot``; ``IntegrityViolationError`` if altered or moved."""
+    ad = _associated_data(_SNAPSHOT_AD_LABEL, site_id, snapshot_id)
+    try:
+        return AESGCM(data_key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], ad)
+    except InvalidTag as exc:
+        raise IntegrityViolationError(
+            f"kept frame {snapshot_id} fails authentication: it was altered or moved"
+        ) from exc
 
 
 def load_site_key(settings: Settings, *, database_exists: bool = False) -> SiteKey:

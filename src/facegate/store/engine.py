@@ -30,7 +30,9 @@ _SQLITE_PRAGMAS = (
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite is configured for WAL, foreign keys and secure delete."""
-    engine = create_engine(url)
+    # Errors and their tracebacks go to logs: never with the names, hashes or ciphertext
+    # of the statement that failed.
+    engine = create_engine(url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine

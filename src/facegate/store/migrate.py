@@ -5,6 +5,7 @@ The Alembic scripts ship inside the package; users need no alembic.ini.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -16,22 +17,59 @@ from sqlalchemy import Connection, Engine
 from facegate.errors import StoreError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Alembic's ``context`` and ``op`` are module-level proxies: two threads migrating at once
+# (two stores opened together) would swap each other's. Processes are serialised by SQLite.
+_ALEMBIC_LOCK = threading.Lock()
+#: The key store is a database of its own, with its own migrations.
+KEYSTORE_MIGRATIONS_DIR = Path(__file__).parent / "keystore_migrations"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, migrations_dir: Path = MIGRATIONS_DIR
+) -> Config:
     """An Alembic config pointing at the packaged migrations, optionally bound to a connection."""
     config = Config()
     # ConfigParser interpolates '%'.
-    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.set_main_option("script_location", str(migrations_dir).replace("%", "%%"))
     if connection is not None:
         config.attributes["connection"] = connection
     return config
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Migrate the database to the newest revision, in one transaction."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+def upgrade_to_head(engine: Engine, migrations_dir: Path = MIGRATIONS_DIR) -> None:
+    """Migrate the database to the newest revision, in one transaction.
+
+    SQLite rebuilds a table to change it; with foreign keys on, dropping the old table would
+    cascade into every table that references it. So, as SQLite's ALTER TABLE procedure says,
+    foreign keys are off while migrating and ``foreign_key_check`` must pass before commit.
+    """
+    with _ALEMBIC_LOCK, engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _pragma(connection, "foreign_keys = OFF")
+        try:
+            with connection.begin():
+                command.upgrade(alembic_config(connection, migrations_dir), "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(
+                            f"migration would leave {len(broken)} broken references "
+                            f"(first: {tuple(broken[0])}); nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                _pragma(connection, "foreign_keys = ON")
+
+
+def _pragma(connection: Connection, pragma: str) -> None:
+    # On the DBAPI connection: through SQLAlchemy it would autobegin, and SQLite ignores
+    # this pragma inside a transaction.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
 
 
 def head_revision() -> str:

@@ -5,9 +5,10 @@ None of them carries a template except ``Gallery``, which exists to feed the mat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +18,14 @@ from facegate.vision.record import EMBEDDING_DIM as EMBEDDING_DIM
 
 class SubjectKind(StrEnum):
     RESIDENT = "resident"
+    #: Expires by itself at ``expires_at`` (R-24).
     VISITOR = "visitor"
+    #: A temporary resident (tenant on a short lease, worker): expires by itself too.
+    TEMPORARY = "temporary"
+
+
+#: Kinds whose records must carry an end date and are purged when it passes.
+EXPIRING_KINDS = frozenset({SubjectKind.VISITOR, SubjectKind.TEMPORARY})
 
 
 class SubjectStatus(StrEnum):
@@ -31,6 +39,79 @@ class ConsentMethod(StrEnum):
 
     SIGNATURE = "signature"
     E_SIGNATURE = "e_signature"
+
+
+class GuardianRelation(StrEnum):
+    PARENT = "parent"
+    LEGAL_GUARDIAN = "legal_guardian"
+
+
+class CredentialKind(StrEnum):
+    """Non-face ways in (R-10). The face is not a credential row: it is the template."""
+
+    CARD = "card"
+    PIN = "pin"
+    #: A one-time code sent to a phone or shown as a QR code; single use, short-lived.
+    OTP = "otp"
+
+
+class CredentialStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    #: A one-time code that was spent.
+    USED = "used"
+
+
+class LivenessLevel(StrEnum):
+    """How much liveness a gate demands before a face opens it (filled by the liveness issue)."""
+
+    PASSIVE = "passive"
+    PASSIVE_ACTIVE = "passive_active"
+
+
+class DeletionReason(StrEnum):
+    """Why a subject's data was erased (R-23). Values are stable codes for receipts."""
+
+    WITHDRAWAL = "withdrawal"
+    MOVE_OUT = "move_out"
+    EXPIRY = "expiry"
+    REQUEST = "request"
+    #: Erased again by reconcile: a restored backup brought back data that had already been
+    #: erased, or whose key no longer exists (see ``store.reconcile``).
+    RECONCILE = "reconcile"
+
+
+class IncidentKind(StrEnum):
+    """Detected leak, tamper or loss (R-28)."""
+
+    AUDIT_CHAIN_BROKEN = "audit_chain_broken"
+    MODEL_INTEGRITY = "model_integrity"
+    TEMPLATE_INTEGRITY = "template_integrity"
+    KEY_MISMATCH = "key_mismatch"
+
+
+class Purpose(StrEnum):
+    """Declared purposes of face processing in a notice (R-01). Widening needs new consent."""
+
+    GATE_ENTRY = "gate_entry"
+    UNIT_DOOR = "unit_door"
+    DISPUTE_REVIEW = "dispute_review"
+
+
+class ProcessingMethod(StrEnum):
+    VERIFY_1_1 = "verify_1_1"
+    IDENTIFY_1_N = "identify_1_n"
+    LIVENESS = "liveness"
+    KEEP_DISPUTED_FRAMES = "keep_disputed_frames"
+
+
+class DataCategory(StrEnum):
+    """What a notice says is processed: its scope."""
+
+    FACE_TEMPLATE = "face_template"
+    ACCESS_EVENTS = "access_events"
+    DISPUTED_FRAMES = "disputed_frames"
+    NON_FACE_CREDENTIALS = "non_face_credentials"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,41 +133,42 @@ class SubjectInfo:
     status: SubjectStatus
     created_at: datetime
     deleted_at: datetime | None
+    #: True while a usable consent allows face processing.
     has_active_consent: bool
     template_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentInfo:
-    id: str
-    subject_id: str
-    notice_version: str
-    given_at: datetime
-    method: ConsentMethod
-    #: Who gave the consent (the subject, or a guardian).
-    given_by: str
-    #: The operator who collected it.
-    collected_by: str
-    withdrawn_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        return self.withdrawn_at is None
+    #: Under 14 today (R-04): consent and withdrawal go through the guardian.
+    minor: bool = False
+    moved_out_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DeletionReceipt:
-    """What a deletion destroyed, when and why (R-23). Holds no face data."""
+    """What a deletion destroyed, when and why (R-23). Holds no face data.
 
+    ``subject_erased`` is False for a withdrawal that erased the face data but kept the
+    subject (who still enters with a card or PIN, R-08).
+    """
+
+    id: str
     subject_id: str
     site_code: str
     deleted_at: datetime
-    reason: str
+    reason: DeletionReason
+    requested_by: str
+    subject_erased: bool
     templates_deleted: int
-    #: True when the subject's data key existed and was destroyed (crypto-shredding).
-    key_destroyed: bool
-    #: The ``subject.deleted`` audit event that records this deletion.
+    credentials_deleted: int
+    snapshots_deleted: int
+    #: Data keys destroyed in the key store (crypto-shredding): this is what makes copies
+    #: in old backups undecryptable.
+    keys_destroyed: int
+    #: The audit event that records this deletion.
     audit_event_id: int
+
+    @property
+    def key_destroyed(self) -> bool:
+        return self.keys_destroyed > 0
 
 
 @dataclass(frozen=True)
@@ -120,3 +202,169 @@ class Gallery:
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class GateInfo:
+    """A gate (door) and the credentials it accepts. At least one is not the face (R-10)."""
+
+    id: str
+    site_code: str
+    code: str
+    name: str
+    accepts_face: bool
+    accepts_card: bool
+    accepts_pin: bool
+    accepts_otp: bool
+    liveness: LivenessLevel
+    created_at: datetime
+
+    def accepts(self, kind: CredentialKind) -> bool:
+        """Whether a non-face credential of ``kind`` opens this gate."""
+        return {
+            CredentialKind.CARD: self.accepts_card,
+            CredentialKind.PIN: self.accepts_pin,
+            CredentialKind.OTP: self.accepts_otp,
+        }[kind]
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialInfo:
+    """A non-face credential's metadata: never the card number, PIN, code or any hash."""
+
+    id: str
+    subject_id: str
+    kind: CredentialKind
+    status: CredentialStatus
+    created_at: datetime
+    expires_at: datetime | None
+    used_at: datetime | None
+    revoked_at: datetime | None
+    #: Set while a PIN is locked after too many wrong attempts.
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedOtp:
+    """A new one-time code. ``code`` exists only here, once: the store keeps a keyed hash."""
+
+    credential_id: str
+    subject_id: str
+    code: str = field(repr=False)
+    expires_at: datetime
+
+
+class GateOutcome(StrEnum):
+    """What a gate does with a presented credential."""
+
+    OPEN = "open"
+    DENY = "deny"
+    #: This credential cannot open now (locked, expired, not accepted here): use another.
+    TRY_ANOTHER = "try_another"
+
+
+class CredentialReason(StrEnum):
+    """Why a credential decision came out as it did. Stable codes for devices and the audit."""
+
+    OK = "ok"
+    UNKNOWN_CREDENTIAL = "unknown_credential"
+    #: Also the answer for an unknown subject or one without a PIN, so probes learn nothing.
+    WRONG_PIN = "wrong_pin"
+    EXPIRED = "expired"
+    USED = "used"
+    REVOKED = "revoked"
+    LOCKED = "locked"
+    GATE_DOES_NOT_ACCEPT = "gate_does_not_accept"
+    SUBJECT_INACTIVE = "subject_inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialDecision:
+    """The answer to a card, PIN or one-time code at a gate; audited as ``decision.credential``.
+
+    ``subject_id`` is set only when the gate opens: a refusal does not say whose it was.
+    """
+
+    outcome: GateOutcome
+    reason: CredentialReason
+    gate_code: str
+    kind: CredentialKind
+    subject_id: str | None
+    audit_event_id: int
+
+    @property
+    def opens(self) -> bool:
+        return self.outcome is GateOutcome.OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class SitePolicy:
+    """A site's retention and kept-frame settings (R-21, R-24)."""
+
+    site_code: str
+    #: Days after move-out before a resident's data is purged.
+    resident_retention_days: int
+    #: Days a kept frame lives.
+    snapshot_retention_days: int
+    #: Whether redacted frames of disputed entries may be kept at all (off by default).
+    keep_disputed_frames: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """What one ``retention run`` erased (R-24). Each erasure also has its own receipt."""
+
+    ran_at: datetime
+    residents_purged: int
+    visitors_expired: int
+    consents_expired: int
+    snapshots_expired: int
+    receipts: tuple[DeletionReceipt, ...]
+
+    @property
+    def total(self) -> int:
+        return (
+            self.residents_purged
+            + self.visitors_expired
+            + self.consents_expired
+            + self.snapshots_expired
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """A kept frame's metadata; the image itself only through ``Snapshots.read``."""
+
+    id: str
+    site_code: str
+    subject_id: str | None
+    gate_code: str | None
+    taken_at: datetime
+    expires_at: datetime
+    reason: str
+    #: Bystander faces blurred before the frame was written (R-25).
+    bystanders_redacted: int
+
+
+@dataclass(frozen=True, slots=True)
+class BackupInfo:
+    """A backup of the main database (never of the key store)."""
+
+    name: str
+    path: Path
+    created_at: datetime
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreReport:
+    """What restoring a backup did, including the erasures it replayed (R-23)."""
+
+    source: Path
+    #: The schema revision the backup was at (migrated to the newest after restoring).
+    revision: str
+    receipts: tuple[DeletionReceipt, ...]
+    subjects_erased: int
+    consents_withdrawn: int
+    snapshots_removed: int
+    keys_destroyed: int

@@ -6,16 +6,23 @@ Privacy rules the database enforces on its own, whatever code writes to it:
 - no column can hold a raw image: the only binary columns have fixed lengths that fit a
   nonce, a wrapped 32-byte key, or one encrypted 128-float template;
 - a deleted subject is a tombstone with its name cleared (CHECK);
-- the audit log is append-only and extends ``audit_head`` (triggers in the migration).
+- a gate always accepts at least one non-face credential (CHECK, R-10);
+- the audit log, deletion receipts and published notices are append-only, and an impact
+  assessment cannot be deleted before its retention ends (triggers in the migrations);
+- subjects' data keys are not here at all: they live in the separate key store
+  (``keystore.py``), so a backup of this database holds nothing that decrypts a template
+  once the key is destroyed (R-23).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     Enum,
@@ -33,7 +40,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from facegate.store.crypto import NONCE_BYTES, TEMPLATE_CIPHERTEXT_BYTES, WRAPPED_KEY_BYTES
-from facegate.store.records import ConsentMethod, SubjectKind, SubjectStatus
+from facegate.store.records import (
+    ConsentMethod,
+    CredentialKind,
+    CredentialStatus,
+    DeletionReason,
+    GuardianRelation,
+    IncidentKind,
+    LivenessLevel,
+    SubjectKind,
+    SubjectStatus,
+)
 
 ID_LENGTH = 32
 HASH_LENGTH = 64
@@ -42,6 +59,10 @@ ACTOR_LENGTH = 100
 MODEL_NAME_LENGTH = 64
 NOTICE_VERSION_LENGTH = 32
 SITE_CODE_LENGTH = 64
+GATE_CODE_LENGTH = 64
+EVIDENCE_LENGTH = 200
+#: argon2 encoded hashes are about 100 characters.
+SECRET_HASH_LENGTH = 200
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -80,14 +101,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _enum(enum_class: type[SubjectKind | SubjectStatus | ConsentMethod], name: str) -> Enum:
+_StoreEnum = (
+    SubjectKind
+    | SubjectStatus
+    | ConsentMethod
+    | CredentialKind
+    | CredentialStatus
+    | DeletionReason
+    | GuardianRelation
+    | IncidentKind
+    | LivenessLevel
+)
+
+
+def _enum(enum_class: type[_StoreEnum], name: str, length: int = 16) -> Enum:
     # Stored as the enum's value in a VARCHAR with a CHECK: portable, and readable in raw SQL.
     return Enum(
         enum_class,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
     )
 
@@ -106,6 +140,39 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(SITE_CODE_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The organisation that runs the site; R-31 counts enrolled people per operator.
+    operator: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    #: Keep redacted frames of disputed entries (R-21, R-25); off unless the site enables it.
+    keep_disputed_frames: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Days after move-out before a resident's face data is purged (R-24).
+    resident_retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    #: Days a kept frame lives (R-24).
+    snapshot_retention_days: Mapped[int] = mapped_column(Integer, default=7)
+    #: Bumped by every write that changes which templates are usable: the gallery cache key.
+    gallery_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Notice(Base):
+    """One published version of a site's processing rules (R-01). Immutable (triggers)."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        UniqueConstraint("site_id", "version"),
+        UniqueConstraint("site_id", "seq"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    version: Mapped[str] = mapped_column(String(NOTICE_VERSION_LENGTH))
+    #: 1, 2, 3... per site, in publication order.
+    seq: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime]
+    published_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    #: Canonical JSON of the notice content (see ``privacy.notice.NoticeContent``).
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    #: True when this version widened purpose, method or scope over the previous one.
+    widens: Mapped[bool] = mapped_column(Boolean)
 
 
 class Subject(Base):
@@ -118,6 +185,11 @@ class Subject(Base):
             " OR (status = 'deleted' AND display_name IS NULL AND deleted_at IS NOT NULL)",
             name="tombstone",
         ),
+        # Visitors and temporary residents expire by themselves (R-24).
+        CheckConstraint(
+            "kind = 'resident' OR expires_at IS NOT NULL OR status = 'deleted'",
+            name="expiring_kind_has_end",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
@@ -129,6 +201,25 @@ class Subject(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
+    #: The day a child turns 14 (R-04); NULL for adults. The birth date itself is not kept.
+    minor_until: Mapped[date | None] = mapped_column(Date)
+    moved_out_at: Mapped[datetime | None]
+    #: When a visitor's or temporary resident's record expires by itself (R-24).
+    expires_at: Mapped[datetime | None]
+
+
+class Guardian(Base):
+    """The recorded guardian of a subject under 14 (R-04). Name cleared on deletion."""
+
+    __tablename__ = "guardian"
+    __table_args__ = (UniqueConstraint("id", "subject_id"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id"), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    relation: Mapped[GuardianRelation] = mapped_column(_enum(GuardianRelation, "guardian_relation"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
 
 
 class Consent(Base):
@@ -146,10 +237,22 @@ class Consent(Base):
     given_by: Mapped[str] = mapped_column(String(NAME_LENGTH))
     collected_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     withdrawn_at: Mapped[datetime | None]
+    # NULL only on rows migrated from revision 0001: such a consent is never usable.
+    notice_id: Mapped[str | None] = mapped_column(ForeignKey("notice.id"), index=True)
+    #: Every consent ends (R-07); NULL only on migrated rows.
+    expires_at: Mapped[datetime | None]
+    #: Reference to the signature image or the e-signature transaction (R-03).
+    evidence_ref: Mapped[str | None] = mapped_column(String(EVIDENCE_LENGTH))
+    #: Set when the consent was given by the subject's guardian (R-04).
+    guardian_id: Mapped[str | None] = mapped_column(ForeignKey("guardian.id"))
+    #: Set when a widening notice was published after this consent (R-06).
+    renewal_required_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH))
 
 
 class SubjectKey(Base):
-    """A subject's data key, wrapped under the site key. Deleting the row crypto-shreds."""
+    """Revision 0001 kept data keys here; ``Store.open`` moves any it finds to the key store
+    and empties this table. Nothing writes to it any more."""
 
     __tablename__ = "subject_key"
     __table_args__ = (
@@ -181,6 +284,134 @@ class Template(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     quality: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Gate(Base):
+    """A door or gate. The CHECK is R-10: no gate can be configured face-only."""
+
+    __tablename__ = "gate"
+    __table_args__ = (
+        UniqueConstraint("site_id", "code"),
+        CheckConstraint("accepts_card OR accepts_pin OR accepts_otp", name="non_face_credential"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    code: Mapped[str] = mapped_column(String(GATE_CODE_LENGTH))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    accepts_face: Mapped[bool] = mapped_column(Boolean)
+    accepts_card: Mapped[bool] = mapped_column(Boolean)
+    accepts_pin: Mapped[bool] = mapped_column(Boolean)
+    accepts_otp: Mapped[bool] = mapped_column(Boolean)
+    liveness: Mapped[LivenessLevel] = mapped_column(_enum(LivenessLevel, "liveness_level"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Credential(Base):
+    """A non-face credential. Secrets are never stored in clear: a PIN as an argon2 hash, a
+    card number or one-time code as a keyed hash (``lookup_hash``) so it can be found."""
+
+    __tablename__ = "credential"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'pin' AND secret_hash IS NOT NULL)"
+            " OR (kind IN ('card', 'otp') AND lookup_hash IS NOT NULL)",
+            name="secret_present",
+        ),
+        CheckConstraint("kind != 'otp' OR expires_at IS NOT NULL", name="otp_expires"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id"), index=True)
+    kind: Mapped[CredentialKind] = mapped_column(_enum(CredentialKind, "credential_kind"))
+    status: Mapped[CredentialStatus] = mapped_column(
+        _enum(CredentialStatus, "credential_status"), default=CredentialStatus.ACTIVE
+    )
+    lookup_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), unique=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(SECRET_HASH_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+
+
+class ImpactAssessment(Base):
+    """A personal-information impact assessment record (R-30): kept at least three years."""
+
+    __tablename__ = "impact_assessment"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    assessed_at: Mapped[datetime]
+    assessor: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    summary: Mapped[str] = mapped_column(Text)
+    #: SHA-256 of the full assessment document, which is kept outside facegate.
+    document_sha256: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    retain_until: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+
+
+class DeletionReceiptRow(Base):
+    """What a deletion destroyed, when and why (R-23). Append-only; holds no face data."""
+
+    __tablename__ = "deletion_receipt"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id"), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    deleted_at: Mapped[datetime]
+    reason: Mapped[DeletionReason] = mapped_column(_enum(DeletionReason, "deletion_reason"))
+    requested_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    templates_deleted: Mapped[int] = mapped_column(Integer)
+    credentials_deleted: Mapped[int] = mapped_column(Integer)
+    snapshots_deleted: Mapped[int] = mapped_column(Integer)
+    keys_destroyed: Mapped[int] = mapped_column(Integer)
+    audit_event_id: Mapped[int] = mapped_column(Integer)
+    #: False when only face data went (withdrawal, consent expiry) and the subject stays.
+    subject_erased: Mapped[bool] = mapped_column(Boolean)
+
+
+class Snapshot(Base):
+    """A kept frame (disputed entry), bystanders blurred before writing (R-25). The image is
+    an encrypted file under the data dir, with its own data key in the key store."""
+
+    __tablename__ = "snapshot"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    subject_id: Mapped[str | None] = mapped_column(ForeignKey("subject.id"), index=True)
+    gate_id: Mapped[str | None] = mapped_column(ForeignKey("gate.id"))
+    taken_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(64))
+    ciphertext_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    bystanders_redacted: Mapped[int] = mapped_column(Integer)
+
+
+class Incident(Base):
+    """A detected leak, tamper or loss (R-28). ``detail`` holds no personal data."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("site.id"))
+    detected_at: Mapped[datetime]
+    kind: Mapped[IncidentKind] = mapped_column(_enum(IncidentKind, "incident_kind", 32))
+    detail: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
+
+
+class FilingAlert(Base):
+    """Raised once per operator when its enrolled people reach the CAC filing threshold."""
+
+    __tablename__ = "filing_alert"
+
+    operator: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    raised_at: Mapped[datetime]
+    enrolled_people: Mapped[int] = mapped_column(Integer)
+    due_by: Mapped[date] = mapped_column(Date)
 
 
 class AuditEvent(Base):

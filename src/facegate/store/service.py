@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,13 +25,14 @@ from facegate.core.config import Settings
 from facegate.errors import (
     AlreadyExistsError,
     ConfigError,
-    ConsentRequiredError,
     FileSystemError,
     IntegrityViolationError,
     InvalidRecordError,
+    KeyMaterialError,
     NotFoundError,
     StoreError,
 )
+from facegate.store.assessments import Assessments
 from facegate.store.audit import (
     DECISION_ACTIONS,
     AuditAction,
@@ -43,20 +44,19 @@ from facegate.store.audit import (
     events_for_subject,
     verify_audit_chain,
 )
+from facegate.store.backups import Backups
 from facegate.store.checks import (
     check_aware,
+    check_birth_date,
     check_id,
     check_site_code,
     check_templates,
     check_text,
+    minor_until_date,
 )
-from facegate.store.crypto import (
-    SiteKey,
-    decrypt_template,
-    encrypt_template,
-    load_site_key,
-    new_data_key,
-)
+from facegate.store.consents import Consents
+from facegate.store.credentials import Credentials
+from facegate.store.crypto import SiteKey, decrypt_template, encrypt_template, load_site_key
 from facegate.store.engine import (
     READ_ONLY,
     checkpoint_wal,
@@ -64,41 +64,66 @@ from facegate.store.engine import (
     prepare_sqlite_file,
     sqlite_path,
 )
+from facegate.store.erasure import erase_subject, receipt_info
+from facegate.store.erasure import finish as finish_erasure
+from facegate.store.exports import Exports
+from facegate.store.filing import Filing, check_threshold
+from facegate.store.gallery_cache import GalleryCache
+from facegate.store.gates import Gates
+from facegate.store.incidents import Incidents
+from facegate.store.keystore import KeyStore
+from facegate.store.keystore_schema import KeyOwnerKind
 from facegate.store.migrate import upgrade_to_head
+from facegate.store.notices import Notices
+from facegate.store.queries import (
+    bump_gallery,
+    count,
+    require_assessment,
+    require_usable_consent,
+    usable_consent,
+)
+from facegate.store.reconcile import ReconcileReport
+from facegate.store.reconcile import reconcile as reconcile_store
 from facegate.store.records import (
     EMBEDDING_DIM,
-    ConsentInfo,
+    EXPIRING_KINDS,
     ConsentMethod,
+    DeletionReason,
     DeletionReceipt,
     Gallery,
+    IncidentKind,
     SiteInfo,
     SubjectInfo,
     SubjectKind,
     SubjectStatus,
 )
+from facegate.store.retention import Retention, subject_current
 from facegate.store.schema import (
     ACTOR_LENGTH,
     MODEL_NAME_LENGTH,
     NAME_LENGTH,
-    NOTICE_VERSION_LENGTH,
     SITE_CODE_LENGTH,
     Consent,
+    DeletionReceiptRow,
     Site,
+    Snapshot,
     Subject,
-    SubjectKey,
     Template,
     new_id,
     utcnow,
 )
+from facegate.store.snapshots import Snapshots
 
 logger = logging.getLogger(__name__)
-_E = TypeVar("_E", SubjectKind, ConsentMethod, AuditAction)
+_E = TypeVar("_E", SubjectKind, ConsentMethod, AuditAction, DeletionReason)
 
 #: Actor recorded when a caller names none (e.g. setup scripts).
 SYSTEM_ACTOR = "system"
 PURPOSE_LENGTH = 64
 REASON_LENGTH = 200
 OUTCOME_LENGTH = 32
+DEFAULT_RESIDENT_RETENTION_DAYS = 30
+DEFAULT_SNAPSHOT_RETENTION_DAYS = 7
 #: A consent dated further ahead than this is a typo, not a signature.
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -110,14 +135,34 @@ class Store:
     ...     site = store.create_site("sunny-garden", "Sunny Garden")
     """
 
-    def __init__(self, engine: Engine, site_key: SiteKey) -> None:
+    def __init__(
+        self, engine: Engine, site_key: SiteKey, keystore: KeyStore, settings: Settings
+    ) -> None:
         self._engine = engine
         self._site_key = site_key
+        self._keystore = keystore
+        self._settings = settings
         self._writer = sessionmaker(engine, expire_on_commit=False)
         self._reader = sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
         self._closed = False
+        # The store's areas, each in its own module.
+        self.notices = Notices(self)
+        self.consents = Consents(self)
+        self.gates = Gates(self)
+        self.credentials = Credentials(self)
+        self.assessments = Assessments(self)
+        self.retention = Retention(self)
+        self.snapshots = Snapshots(self)
+        self.exports = Exports(self)
+        self.incidents = Incidents(self)
+        self.backups = Backups(self)
+        #: Decrypted galleries between gate decisions (see ``gallery_cache``).
+        self._gallery_cache = GalleryCache()
+        #: What the last ``reconcile`` did (``open`` runs one).
+        self.last_reconcile: ReconcileReport | None = None
+        self.filing = Filing(self)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -139,19 +184,51 @@ class Store:
         )
         prepare_sqlite_file(url)
         engine = make_engine(url)
+        keystore: KeyStore | None = None
         try:
             with _database_errors():
                 upgrade_to_head(engine)
                 with Session(engine) as session:
                     check_key_matches(session, site_key)
+                    _check_keystore_present(session, settings)
+            keystore = KeyStore.open(settings, site_key)
+            store = cls(engine, site_key, keystore, settings)
+            store.reconcile()
         except BaseException:
+            if keystore is not None:
+                keystore.close()
             engine.dispose()
             raise
-        return cls(engine, site_key)
+        return store
 
     def close(self) -> None:
         self._closed = True
+        self._gallery_cache.evict()
         self._engine.dispose()
+        self._keystore.close()
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def keystore(self) -> KeyStore:
+        return self._keystore
+
+    def reconcile(self, *, replay: bool = False) -> ReconcileReport:
+        """Finish what a crash or a restore left behind (see ``store.reconcile``); run by
+        ``open``. ``replay`` also replays the erasure log, as after restoring a backup."""
+        self.last_reconcile = reconcile_store(self, replay=replay)
+        return self.last_reconcile
+
+    def cached_subject_ids(self) -> frozenset[str]:
+        """Ids of the subjects whose templates sit decrypted in the gallery cache (never the
+        templates: those leave the store only through audited loads)."""
+        return self._gallery_cache.subject_ids()
+
+    def evict_galleries(self, site_code: str | None = None) -> int:
+        """Drop the site's cached galleries (every site's when None); returns how many."""
+        return self._gallery_cache.evict(site_code)
 
     def __enter__(self) -> Store:
         return self
@@ -166,14 +243,31 @@ class Store:
 
     # Sites
 
-    def create_site(self, code: str, name: str, *, actor: str = SYSTEM_ACTOR) -> SiteInfo:
-        """A new site; ``AlreadyExistsError`` if the code is taken."""
+    def create_site(
+        self, code: str, name: str, *, operator: str | None = None, actor: str = SYSTEM_ACTOR
+    ) -> SiteInfo:
+        """A new site; ``AlreadyExistsError`` if the code is taken.
+
+        ``operator`` is the organisation running it (R-31 counts people per operator); by
+        default the site is its own operator.
+        """
         code = check_site_code(code, SITE_CODE_LENGTH)
         name = check_text(name, "site name", NAME_LENGTH)
+        operator = check_text(operator if operator is not None else name, "operator", NAME_LENGTH)
         with self._write() as session:
             if session.scalar(select(Site.id).where(Site.code == code)) is not None:
                 raise AlreadyExistsError(f"a site with code {code!r} already exists")
-            site = Site(id=new_id(), code=code, name=name, created_at=utcnow())
+            site = Site(
+                id=new_id(),
+                code=code,
+                name=name,
+                operator=operator,
+                created_at=utcnow(),
+                keep_disputed_frames=False,
+                resident_retention_days=DEFAULT_RESIDENT_RETENTION_DAYS,
+                snapshot_retention_days=DEFAULT_SNAPSHOT_RETENTION_DAYS,
+                gallery_version=0,
+            )
             session.add(site)
             self._audit(
                 session, actor, AuditAction.SITE_CREATED, site_id=site.id, detail={"code": code}
@@ -196,11 +290,35 @@ class Store:
         display_name: str,
         kind: SubjectKind | str,
         *,
+        date_of_birth: date | None = None,
+        expires_at: datetime | None = None,
         actor: str = SYSTEM_ACTOR,
     ) -> SubjectInfo:
-        """A new active subject, without consent or templates yet."""
+        """A new active subject, without consent or templates yet.
+
+        ``date_of_birth`` is used only to tell whether the subject is under 14 (R-04) and is
+        not stored: only the day they turn 14 is, and only for children. None means the
+        operator states the subject is 14 or older. Visitors and temporary residents need
+        ``expires_at`` (R-24); residents may not have one (their data ends at move-out).
+        Nothing else is asked for: no ID-card number, phone or address (R-12).
+        """
         display_name = check_text(display_name, "display name", NAME_LENGTH)
         subject_kind = _enum_value(SubjectKind, kind, "kind")
+        now = utcnow()
+        minor_until = None
+        if date_of_birth is not None:
+            minor_until = minor_until_date(check_birth_date(date_of_birth, now.date()))
+            if minor_until <= now.date():
+                minor_until = None
+        if subject_kind in EXPIRING_KINDS:
+            if expires_at is None:
+                raise InvalidRecordError(
+                    f"a {subject_kind.value} needs expires_at: their data expires by itself"
+                )
+            if check_aware(expires_at, "expires_at") <= now:
+                raise InvalidRecordError("expires_at must be in the future")
+        elif expires_at is not None:
+            raise InvalidRecordError("a resident has no expiry date: their data ends with move-out")
         with self._write() as session:
             site = _site_by_code(session, site_code)
             subject = Subject(
@@ -209,7 +327,9 @@ class Store:
                 display_name=display_name,
                 kind=subject_kind,
                 status=SubjectStatus.ACTIVE,
-                created_at=utcnow(),
+                created_at=now,
+                minor_until=minor_until,
+                expires_at=expires_at,
             )
             session.add(subject)
             self._audit(
@@ -218,7 +338,7 @@ class Store:
                 AuditAction.SUBJECT_ADDED,
                 site_id=site.id,
                 subject_id=subject.id,
-                detail={"kind": subject_kind.value},
+                detail={"kind": subject_kind.value, "minor": minor_until is not None},
             )
             session.flush()
             return _subject_infos(session, Subject.id == subject.id)[0]
@@ -241,100 +361,17 @@ class Store:
                 conditions.append(Subject.status == SubjectStatus.ACTIVE)
             return _subject_infos(session, *conditions)
 
-    # Consent
+    # Templates
 
-    def record_consent(
-        self,
-        subject_id: str,
-        notice_version: str,
-        method: ConsentMethod | str,
-        given_by: str,
-        given_at: datetime | None = None,
-        *,
-        actor: str = SYSTEM_ACTOR,
-    ) -> ConsentInfo:
-        """Record a written consent (R-03); ``actor`` is the operator who collected it.
-
-        ``given_at`` must be timezone-aware and not in the future; default now.
-        """
-        check_id(subject_id, "subject id")
-        notice_version = check_text(notice_version, "notice version", NOTICE_VERSION_LENGTH)
-        consent_method = _enum_value(ConsentMethod, method, "method")
-        given_by = check_text(given_by, "given_by", NAME_LENGTH)
-        collected_by = check_text(actor, "actor", ACTOR_LENGTH)
-        now = utcnow()
-        given_at = now if given_at is None else check_aware(given_at, "given_at")
-        if given_at > now + _CLOCK_SKEW:
-            raise InvalidRecordError(f"given_at {given_at.isoformat()} is in the future")
-        with self._write() as session:
-            subject = _active_subject(session, subject_id)
-            consent = Consent(
-                id=new_id(),
-                subject_id=subject.id,
-                notice_version=notice_version,
-                given_at=given_at,
-                method=consent_method,
-                given_by=given_by,
-                collected_by=collected_by,
-            )
-            session.add(consent)
-            self._audit(
-                session,
-                actor,
-                AuditAction.CONSENT_RECORDED,
-                site_id=subject.site_id,
-                subject_id=subject.id,
-                detail={
-                    "consent_id": consent.id,
-                    "notice_version": notice_version,
-                    "method": consent_method.value,
-                },
-            )
-            return _consent_info(consent)
-
-    def withdraw_consent(self, consent_id: str, *, actor: str = SYSTEM_ACTOR) -> ConsentInfo:
-        """Withdraw a consent (R-05) and delete the templates enrolled under it, at once.
-
-        Withdrawing an already withdrawn consent changes nothing and returns it as it is.
-        """
-        check_id(consent_id, "consent id")
-        with self._write() as session:
-            consent = session.get(Consent, consent_id)
-            if consent is None:
-                raise NotFoundError(f"no consent with id {consent_id}")
-            if consent.withdrawn_at is not None:
-                return _consent_info(consent)
-            subject = session.get_one(Subject, consent.subject_id)
-            consent.withdrawn_at = utcnow()
-            removed = _count(session, Template, Template.consent_id == consent.id)
-            session.execute(delete(Template).where(Template.consent_id == consent.id))
-            self._audit(
-                session,
-                actor,
-                AuditAction.CONSENT_WITHDRAWN,
-                site_id=subject.site_id,
-                subject_id=subject.id,
-                detail={"consent_id": consent.id, "templates_deleted": removed},
-            )
-            info = _consent_info(consent)
-        if removed:
-            checkpoint_wal(self._engine)
-        return info
-
-    def list_consents(self, subject_id: str) -> list[ConsentInfo]:
-        """The subject's consents, oldest first (withdrawn ones included)."""
+    def check_enrollment_allowed(self, subject_id: str) -> None:
+        """Raise the typed reason why the subject cannot be enrolled now, if any: unknown or
+        deleted subject, no impact assessment (R-30), no usable consent (R-02, R-05, R-07),
+        consent awaiting renewal (R-06), child without guardian consent (R-04)."""
         check_id(subject_id, "subject id")
         with self._read() as session:
-            if session.get(Subject, subject_id) is None:
-                raise NotFoundError(f"no subject with id {subject_id}")
-            consents = session.scalars(
-                select(Consent)
-                .where(Consent.subject_id == subject_id)
-                .order_by(Consent.given_at, Consent.id)
-            )
-            return [_consent_info(consent) for consent in consents]
-
-    # Templates
+            subject = _active_subject(session, subject_id)
+            require_assessment(session, subject.site_id)
+            require_usable_consent(session, subject)
 
     def enroll(
         self,
@@ -354,18 +391,13 @@ class Store:
         templates = check_templates(embeddings, qualities)
         with self._write() as session:
             subject = _active_subject(session, subject_id)
-            consent_id = session.scalar(
-                select(Consent.id)
-                .where(Consent.subject_id == subject.id, Consent.withdrawn_at.is_(None))
-                .order_by(Consent.given_at.desc(), Consent.id)
-                .limit(1)
+            require_assessment(session, subject.site_id)
+            consent_id = require_usable_consent(session, subject)
+            # Committed before the templates: a crash leaves an unused key, never a
+            # template without one.
+            data_key = self._keystore.get_or_create(
+                subject.id, subject.site_id, KeyOwnerKind.SUBJECT
             )
-            if consent_id is None:
-                raise ConsentRequiredError(
-                    f"subject {subject.id} has no active consent to face processing: "
-                    "record a written consent before enrolling"
-                )
-            data_key = self._data_key(session, subject, create=True)
             template_ids = []
             for vector, quality in templates:
                 template_id = new_id()
@@ -402,38 +434,61 @@ class Store:
                     "consent_id": consent_id,
                 },
             )
+            # R-31: counted in this transaction, so two enrollments cannot both miss it.
+            check_threshold(session, self, subject.site_id, actor)
+            bump_gallery(session, subject.site_id)
             return template_ids
 
     def load_gallery(self, site_code: str, model_name: str, actor: str, purpose: str) -> Gallery:
         """All usable templates of a site for one model, decrypted, for 1:N matching.
 
-        Only active subjects' templates whose consent is not withdrawn. Writes a
-        ``templates.read`` audit event (count, purpose) in the same transaction.
+        Only templates of active subjects whose face entry is open (not moved out, not
+        expired) under a usable consent. Served from ``gallery_cache`` while the site's
+        gallery has not changed; every call, cached or not, writes a ``templates.read``
+        audit event (count, purpose), in a write transaction that also checks the gallery
+        did not change while it was being decrypted.
         """
         model_name = check_text(model_name, "model name", MODEL_NAME_LENGTH)
         purpose = check_text(purpose, "purpose", PURPOSE_LENGTH)
-        with self._write() as session:
-            site = _site_by_code(session, site_code)
-            rows = self._decrypt_usable(session, Subject.site_id == site.id, model_name)
-            subject_ids: dict[str, int] = {}
-            owners = [subject_ids.setdefault(owner, len(subject_ids)) for owner, _ in rows]
-            self._audit(
-                session,
-                actor,
-                AuditAction.TEMPLATES_READ,
-                site_id=site.id,
-                detail={
-                    "count": len(rows),
-                    "subjects": len(subject_ids),
-                    "model_name": model_name,
-                    "purpose": purpose,
-                },
-            )
-        return Gallery(
-            subject_ids=tuple(subject_ids),
-            embeddings=_stack([vector for _, vector in rows]),
-            owners=np.asarray(owners, dtype=np.int64),
-        )
+        now = utcnow()
+        valid_until: datetime | None = None
+        with self.incidents.reporting(IncidentKind.TEMPLATE_INTEGRITY, site_code):
+            with self._read() as session:
+                site = _site_by_code(session, site_code)
+                version = site.gallery_version
+                gallery = self._gallery_cache.get(site.code, model_name, version, now)
+                cached = gallery is not None
+                if gallery is None:
+                    # Decrypted in a read transaction: at 100,000 subjects this takes
+                    # seconds, and card and PIN decisions need the write lock meanwhile.
+                    gallery, valid_until = self._build_gallery(session, site, model_name, now)
+            with self._write() as session:
+                site = _site_by_code(session, site_code)
+                if site.gallery_version != version:
+                    # Changed since it was read (an erasure, a withdrawal): build it again
+                    # under the write lock, so nothing erased is served.
+                    now = utcnow()
+                    gallery, valid_until = self._build_gallery(session, site, model_name, now)
+                    cached = False
+                if not cached:
+                    # Cached before commit: an erasure's eviction can only come after.
+                    self._gallery_cache.put(
+                        site.code, model_name, site.gallery_version, valid_until, gallery
+                    )
+                self._audit(
+                    session,
+                    actor,
+                    AuditAction.TEMPLATES_READ,
+                    site_id=site.id,
+                    detail={
+                        "count": len(gallery),
+                        "subjects": len(gallery.subject_ids),
+                        "model_name": model_name,
+                        "purpose": purpose,
+                        "cached": cached,
+                    },
+                )
+        return gallery
 
     def load_subject_templates(
         self, subject_id: str, model_name: str, actor: str, purpose: str
@@ -446,13 +501,13 @@ class Store:
         check_id(subject_id, "subject id")
         model_name = check_text(model_name, "model name", MODEL_NAME_LENGTH)
         purpose = check_text(purpose, "purpose", PURPOSE_LENGTH)
-        with self._write() as session:
+        with (
+            self.incidents.reporting(IncidentKind.TEMPLATE_INTEGRITY),
+            self._write() as session,
+        ):
             subject = _active_subject(session, subject_id)
-            if not _has_active_consent(session, subject.id):
-                raise ConsentRequiredError(
-                    f"subject {subject.id} has no active consent: their templates are not used"
-                )
-            rows = self._decrypt_usable(session, Subject.id == subject.id, model_name)
+            require_usable_consent(session, subject)
+            rows, _ = self._decrypt_usable(session, Subject.id == subject.id, model_name, utcnow())
             self._audit(
                 session,
                 actor,
@@ -465,62 +520,28 @@ class Store:
 
     # Deletion
 
-    def delete_subject(self, subject_id: str, reason: str, actor: str) -> DeletionReceipt:
-        """Erase a subject (R-23) in one transaction: destroy the data key (crypto-shredding),
-        delete the templates, withdraw open consents, and clear the name, leaving a tombstone.
+    def delete_subject(
+        self, subject_id: str, reason: DeletionReason | str, actor: str
+    ) -> DeletionReceipt:
+        """Erase a subject (R-23): templates, credentials, kept frames, names, and the data
+        keys in the key store (crypto-shredding), leaving a tombstone and a receipt.
 
         Idempotent: deleting an already deleted subject changes nothing and returns the
-        original receipt (rebuilt from the audit log). ``NotFoundError`` for an unknown id.
+        original receipt. ``NotFoundError`` for an unknown id.
         """
         check_id(subject_id, "subject id")
-        reason = check_text(reason, "reason", REASON_LENGTH)
+        why = _enum_value(DeletionReason, reason, "reason")
+        actor = check_text(actor, "actor", ACTOR_LENGTH)
         with self._write() as session:
             subject = session.get(Subject, subject_id)
             if subject is None:
                 raise NotFoundError(f"no subject with id {subject_id}")
-            site_code = session.get_one(Site, subject.site_id).code
             if subject.status is SubjectStatus.DELETED:
-                return _previous_receipt(session, subject, site_code)
-            now = utcnow()
-            templates_deleted = _count(session, Template, Template.subject_id == subject.id)
-            session.execute(delete(Template).where(Template.subject_id == subject.id))
-            key_destroyed = session.get(SubjectKey, subject.id) is not None
-            session.execute(delete(SubjectKey).where(SubjectKey.subject_id == subject.id))
-            open_consents = _count(
-                session, Consent, Consent.subject_id == subject.id, Consent.withdrawn_at.is_(None)
-            )
-            session.execute(
-                update(Consent)
-                .where(Consent.subject_id == subject.id, Consent.withdrawn_at.is_(None))
-                .values(withdrawn_at=now)
-            )
-            subject.display_name = None
-            subject.status = SubjectStatus.DELETED
-            subject.deleted_at = now
-            event_id = self._audit(
-                session,
-                actor,
-                AuditAction.SUBJECT_DELETED,
-                site_id=subject.site_id,
-                subject_id=subject.id,
-                detail={
-                    "templates_deleted": templates_deleted,
-                    "key_destroyed": key_destroyed,
-                    "consents_withdrawn": open_consents,
-                    "reason": reason,
-                },
-            )
-        checkpoint_wal(self._engine)
-        logger.info("deleted subject %s (%d templates)", subject_id, templates_deleted)
-        return DeletionReceipt(
-            subject_id=subject_id,
-            site_code=site_code,
-            deleted_at=now,
-            reason=reason,
-            templates_deleted=templates_deleted,
-            key_destroyed=key_destroyed,
-            audit_event_id=event_id,
-        )
+                return _previous_receipt(session, subject)
+            pending = erase_subject(session, self, subject, why, actor, utcnow())
+        finish_erasure(self, pending)
+        logger.info("deleted subject %s (%s)", subject_id, why.value)
+        return pending.receipt
 
     # Audit
 
@@ -563,9 +584,23 @@ class Store:
             )
 
     def verify_audit(self) -> AuditReport:
-        """Check the whole audit chain against ``audit_head`` (see ``verify_audit_chain``)."""
+        """Check the whole audit chain against ``audit_head`` (see ``verify_audit_chain``).
+
+        A broken chain is also recorded as an ``audit_chain_broken`` incident (R-28).
+        """
         with self._read() as session:
-            return verify_audit_chain(session, self._site_key)
+            report = verify_audit_chain(session, self._site_key)
+        if not report.ok:
+            where = report.first_bad_event_id
+            try:
+                self.incidents.record(
+                    IncidentKind.AUDIT_CHAIN_BROKEN,
+                    f"audit chain broken at event {where}: {report.reason}",
+                )
+            except StoreError:
+                # The report still goes out: it is what the caller acts on.
+                logger.exception("could not record the broken audit chain as an incident")
+        return report
 
     def audit_events(self, subject_id: str) -> list[AuditRecord]:
         """The audit events that name a subject, oldest first (R-32: what was done with
@@ -574,19 +609,48 @@ class Store:
         with self._read() as session:
             return events_for_subject(session, subject_id)
 
-    # Internals
+    # For the store's own modules (consents, credentials, retention...): one write
+    # transaction holding the write lock, a read transaction, and the audit append.
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Session]:
         self._check_open()
         with _database_errors(), self._writer.begin() as session:
             yield session
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def reading(self) -> Iterator[Session]:
         self._check_open()
         with _database_errors(), self._reader.begin() as session:
             yield session
+
+    def audit(
+        self,
+        session: Session,
+        actor: str,
+        action: AuditAction,
+        *,
+        site_id: str | None = None,
+        subject_id: str | None = None,
+        detail: Mapping[str, DetailValue] | None = None,
+    ) -> int:
+        """Append an audit event in ``session``'s transaction; returns its id."""
+        return self._audit(
+            session, actor, action, site_id=site_id, subject_id=subject_id, detail=detail
+        )
+
+    def checkpoint(self) -> None:
+        """Flush the WAL into the database file (after deleting, so nothing lingers there)."""
+        checkpoint_wal(self._engine)
+
+    @property
+    def site_key(self) -> SiteKey:
+        return self._site_key
+
+    # Internals
+
+    _write = transaction
+    _read = reading
 
     def _check_open(self) -> None:
         if self._closed:
@@ -612,53 +676,87 @@ class Store:
             detail=detail,
         )
 
-    def _data_key(self, session: Session, subject: Subject, *, create: bool) -> bytes:
-        row = session.get(SubjectKey, subject.id)
-        if row is not None:
-            return self._site_key.unwrap_data_key(
-                row.wrapped_key, site_id=subject.site_id, subject_id=subject.id
-            )
-        if not create:
-            raise IntegrityViolationError(f"subject {subject.id} has templates but no data key")
-        data_key = new_data_key()
-        wrapped = self._site_key.wrap_data_key(
-            data_key, site_id=subject.site_id, subject_id=subject.id
+    def _build_gallery(
+        self, session: Session, site: Site, model_name: str, now: datetime
+    ) -> tuple[Gallery, datetime | None]:
+        """The site's gallery at ``now`` and until when it stays valid without a write."""
+        rows, valid_until = self._decrypt_usable(
+            session, Subject.site_id == site.id, model_name, now
         )
-        session.add(SubjectKey(subject_id=subject.id, wrapped_key=wrapped, created_at=utcnow()))
-        return data_key
+        subject_ids: dict[str, int] = {}
+        owners = [subject_ids.setdefault(owner, len(subject_ids)) for owner, _ in rows]
+        gallery = Gallery(
+            subject_ids=tuple(subject_ids),
+            embeddings=_stack([vector for _, vector in rows]),
+            owners=np.asarray(owners, dtype=np.int64),
+        )
+        return gallery, valid_until
 
     def _decrypt_usable(
-        self, session: Session, scope: ColumnElement[bool], model_name: str
-    ) -> list[tuple[str, npt.NDArray[np.float32]]]:
-        """(subject id, template) of active subjects' templates under unwithdrawn consents."""
+        self, session: Session, scope: ColumnElement[bool], model_name: str, now: datetime
+    ) -> tuple[list[tuple[str, npt.NDArray[np.float32]]], datetime | None]:
+        """(subject id, template) of the usable templates in ``scope`` at ``now``, and the
+        earliest moment one of them stops being usable without a write (None: never).
+
+        A subject whose data key is missing is skipped with a warning rather than failing
+        the whole gate: nobody can read those templates any more, and the next
+        ``reconcile`` (at every open) erases them with a receipt.
+        """
         rows = session.execute(
-            select(Template, Subject)
+            select(
+                Template.id,
+                Template.nonce,
+                Template.ciphertext,
+                Template.model_name,
+                Subject.id,
+                Subject.site_id,
+                Subject.expires_at,
+                Subject.moved_out_at,
+                Consent.expires_at,
+            )
             .join(Subject, Subject.id == Template.subject_id)
             .join(Consent, Consent.id == Template.consent_id)
             .where(
                 scope,
                 Subject.status == SubjectStatus.ACTIVE,
-                Consent.withdrawn_at.is_(None),
+                subject_current(now),
+                usable_consent(now),
                 Template.model_name == model_name,
             )
             .order_by(Subject.created_at, Subject.id, Template.created_at, Template.id)
-        )
-        keys: dict[str, bytes] = {}
+        ).all()
+        owners = {row[4]: row[5] for row in rows}
+        # One key-store read for the whole gallery, not one per subject.
+        keys = self._keystore.get_many(owners)
+        ends = [
+            end
+            for *_, subject_end, moved_out_at, consent_end in rows
+            for end in (subject_end, moved_out_at, consent_end)
+            if end is not None
+        ]
         out = []
-        for template, subject in rows:
-            if subject.id not in keys:
-                keys[subject.id] = self._data_key(session, subject, create=False)
+        for template_id, nonce, ciphertext, template_model, subject_id, site_id, *_ in rows:
+            key = keys.get(subject_id)
+            if key is None:
+                continue
             vector = decrypt_template(
-                keys[subject.id],
-                template.nonce,
-                template.ciphertext,
-                site_id=subject.site_id,
-                subject_id=subject.id,
-                template_id=template.id,
-                model_name=template.model_name,
+                key,
+                nonce,
+                ciphertext,
+                site_id=site_id,
+                subject_id=subject_id,
+                template_id=template_id,
+                model_name=template_model,
             )
-            out.append((subject.id, vector))
-        return out
+            out.append((subject_id, vector))
+        keyless = len(owners) - len(keys)
+        if keyless:
+            logger.warning(
+                "skipped the templates of %d subject(s) whose data key is gone; the next "
+                "reconcile erases them",
+                keyless,
+            )
+        return out, min(ends, default=None)
 
 
 @contextmanager
@@ -678,6 +776,28 @@ def _prepare_data_dir(data_dir: Path) -> None:
         return
     if data_dir.stat().st_mode & 0o077:
         logger.warning("data dir %s is readable by other users; chmod 700 it", data_dir)
+
+
+def _check_keystore_present(session: Session, settings: Settings) -> None:
+    """Refuse to start a new, empty key store beside data that only the old one can read.
+
+    Opening with an empty key store erases every template and kept frame it cannot read
+    (``reconcile``): right when the key store is truly lost, a disaster when its path is
+    merely wrong or its disk not mounted. Losing it is therefore declared, by leaving an
+    empty file at its path.
+    """
+    path = settings.resolved_keystore_path
+    if path.exists():
+        return
+    held = count(session, Template) + count(session, Snapshot)
+    if held:
+        raise KeyMaterialError(
+            f"the key store {path} is missing, but the database holds {held} encrypted "
+            "templates and kept frames that only its keys can read. Restore it (it is never "
+            "in database backups) or correct FACEGATE_KEYSTORE_PATH. If it is truly lost, "
+            "create an empty file there: the next open erases what can no longer be read, "
+            "with receipts."
+        )
 
 
 def _enum_value(enum_class: type[_E], value: _E | str, field: str) -> _E:
@@ -704,21 +824,10 @@ def _active_subject(session: Session, subject_id: str) -> Subject:
     return subject
 
 
-def _has_active_consent(session: Session, subject_id: str) -> bool:
-    conditions = (Consent.subject_id == subject_id, Consent.withdrawn_at.is_(None))
-    return _count(session, Consent, *conditions) > 0
-
-
-def _count(
-    session: Session, entity: type[Template | Consent], *conditions: ColumnElement[bool]
-) -> int:
-    return session.scalar(select(func.count()).select_from(entity).where(*conditions)) or 0
-
-
 def _subject_infos(session: Session, *conditions: ColumnElement[bool]) -> list[SubjectInfo]:
     active_consent = (
         select(Consent.id)
-        .where(Consent.subject_id == Subject.id, Consent.withdrawn_at.is_(None))
+        .where(Consent.subject_id == Subject.id, usable_consent(utcnow()))
         .exists()
     )
     template_count = (
@@ -741,49 +850,31 @@ def _subject_infos(session: Session, *conditions: ColumnElement[bool]) -> list[S
             deleted_at=subject.deleted_at,
             has_active_consent=bool(has_consent),
             template_count=int(count),
+            minor=subject.minor_until is not None and utcnow().date() < subject.minor_until,
+            moved_out_at=subject.moved_out_at,
+            expires_at=subject.expires_at,
         )
         for subject, site_code, has_consent, count in rows
     ]
 
 
-def _previous_receipt(session: Session, subject: Subject, site_code: str) -> DeletionReceipt:
-    events = events_for_subject(session, subject.id, AuditAction.SUBJECT_DELETED)
-    if not events or subject.deleted_at is None:
-        raise IntegrityViolationError(
-            f"subject {subject.id} is deleted but its subject.deleted audit event is missing"
+def _previous_receipt(session: Session, subject: Subject) -> DeletionReceipt:
+    row = session.scalar(
+        select(DeletionReceiptRow)
+        .where(
+            DeletionReceiptRow.subject_id == subject.id,
+            DeletionReceiptRow.subject_erased.is_(True),
         )
-    event = events[-1]
-    try:
-        return DeletionReceipt(
-            subject_id=subject.id,
-            site_code=site_code,
-            deleted_at=subject.deleted_at,
-            reason=str(event.detail["reason"]),
-            templates_deleted=int(event.detail["templates_deleted"] or 0),
-            key_destroyed=bool(event.detail["key_destroyed"]),
-            audit_event_id=event.id,
-        )
-    except KeyError as exc:
-        raise IntegrityViolationError(
-            f"audit event {event.id} lacks the deletion field {exc}"
-        ) from None
+        .order_by(DeletionReceiptRow.deleted_at.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise IntegrityViolationError(f"subject {subject.id} is deleted but has no receipt")
+    return receipt_info(row, session.get_one(Site, subject.site_id).code)
 
 
 def _site_info(site: Site) -> SiteInfo:
     return SiteInfo(id=site.id, code=site.code, name=site.name, created_at=site.created_at)
-
-
-def _consent_info(consent: Consent) -> ConsentInfo:
-    return ConsentInfo(
-        id=consent.id,
-        subject_id=consent.subject_id,
-        notice_version=consent.notice_version,
-        given_at=consent.given_at,
-        method=consent.method,
-        given_by=consent.given_by,
-        collected_by=consent.collected_by,
-        withdrawn_at=consent.withdrawn_at,
-    )
 
 
 def _stack(vectors: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:

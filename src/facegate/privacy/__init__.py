@@ -1,0 +1,1 @@
+"""Privacy rules as code: notices, secrets, and what may be processed when."""

@@ -1,0 +1,1 @@
+"""Test tooling shipped with facegate (pytest plugins); never imported by the product."""

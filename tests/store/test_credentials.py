@@ -1,0 +1,662 @@
+"""Cards, PINs and one-time codes at a gate: entry without the face (R-08, R-10, R-11, R-12).
+
+Subjects here are created with ``add_subject`` only: a credential needs no consent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
+from sqlalchemy import update
+
+from facegate.errors import (
+    AlreadyExistsError,
+    ConsentRequiredError,
+    InvalidRecordError,
+    NotFoundError,
+    PolicyError,
+)
+from facegate.privacy.secrets import MAX_PIN_DIGITS, OTP_DIGITS, is_trivial_pin
+from facegate.store import EMBEDDING_DIM, SiteInfo, Store, SubjectInfo, SubjectKind
+from facegate.store.credentials import (
+    MAX_OTP_TTL,
+    MAX_PIN_FAILURES,
+    MIN_OTP_TTL,
+    OUTCOME_BY_REASON,
+    Credentials,
+)
+from facegate.store.records import (
+    CredentialDecision,
+    CredentialInfo,
+    CredentialKind,
+    CredentialReason,
+    CredentialStatus,
+    GateOutcome,
+)
+from facegate.store.schema import Base, Credential, Subject, new_id, utcnow
+
+from .helpers import MODEL, OPERATOR, SITE_CODE, consented_subject, enrolled_subject
+
+GATE = "north"
+PIN = "739182"
+OTHER_PIN = "480317"
+CARD = "ZX90-7788-QW"
+DEVICE = "reader-7"
+#: Column or parameter names that would ask for data entry does not need (R-12).
+FORBIDDEN_FIELD_PARTS = (
+    "id_card",
+    "idcard",
+    "id_number",
+    "national_id",
+    "identity",
+    "passport",
+    "phone",
+    "mobile",
+    "telephone",
+    "address",
+    "deed",
+    "email",
+    "wechat",
+)
+
+
+@pytest.fixture
+def gate(store: Store, site: SiteInfo) -> str:
+    """A gate where residents use the face, a card, a PIN or a one-time code."""
+    store.gates.configure(
+        SITE_CODE,
+        GATE,
+        "North gate",
+        accepts_face=True,
+        accepts_card=True,
+        accepts_pin=True,
+        accepts_otp=True,
+        actor=OPERATOR,
+    )
+    return GATE
+
+
+def _resident(store: Store, name: str = "Wang Wu", site_code: str = SITE_CODE) -> SubjectInfo:
+    return store.add_subject(site_code, name, SubjectKind.RESIDENT, actor=OPERATOR)
+
+
+def _check(
+    store: Store,
+    kind: CredentialKind,
+    secret: str,
+    subject_id: str | None = None,
+    gate_code: str = GATE,
+    site_code: str = SITE_CODE,
+) -> CredentialDecision:
+    return store.credentials.check(
+        site_code, gate_code, kind, secret, subject_id=subject_id, actor=DEVICE, device=DEVICE
+    )
+
+
+def _answer(decision: CredentialDecision) -> tuple[GateOutcome, CredentialReason]:
+    return decision.outcome, decision.reason
+
+
+def _decision_events(raw_db: sqlite3.Connection) -> list[tuple[str | None, dict[str, object]]]:
+    rows = raw_db.execute(
+        "SELECT subject_id, detail FROM audit_event WHERE action = 'decision.credential'"
+        " ORDER BY id"
+    ).fetchall()
+    return [(subject_id, json.loads(detail)) for subject_id, detail in rows]
+
+
+def _set(store: Store, credential_id: str, **values: object) -> None:
+    """Move a credential in time (expiry, lock) without waiting: no timing in tests."""
+    with store.transaction() as session:
+        session.execute(update(Credential).where(Credential.id == credential_id).values(**values))
+
+
+# Cards
+
+
+def test_card_opens_and_every_decision_is_audited(
+    store: Store, gate: str, raw_db: sqlite3.Connection
+) -> None:
+    subject = _resident(store)
+    card = store.credentials.issue_card(subject.id, CARD, OPERATOR)
+    assert (card.kind, card.status, card.subject_id) == (
+        CredentialKind.CARD,
+        CredentialStatus.ACTIVE,
+        subject.id,
+    )
+
+    opened = _check(store, CredentialKind.CARD, CARD)
+    assert _answer(opened) == (GateOutcome.OPEN, CredentialReason.OK)
+    assert opened.opens
+    assert (opened.subject_id, opened.gate_code, opened.kind) == (
+        subject.id,
+        GATE,
+        CredentialKind.CARD,
+    )
+    # Separators and case do not matter: the number is normalised before hashing.
+    assert _check(store, CredentialKind.CARD, "zx90 7788 qw").opens
+    unknown = _check(store, CredentialKind.CARD, "ZX90-7788-QX")
+    assert _answer(unknown) == (GateOutcome.DENY, CredentialReason.UNKNOWN_CREDENTIAL)
+    assert unknown.subject_id is None
+
+    events = _decision_events(raw_db)
+    assert [e[1]["reason"] for e in events] == ["ok", "ok", "unknown_credential"]
+    assert events[0] == (
+        subject.id,
+        {
+            "gate": GATE,
+            "kind": "card",
+            "outcome": "open",
+            "reason": "ok",
+            "credential_id": card.id,
+            "device": DEVICE,
+        },
+    )
+    assert events[2][0] is None
+    assert opened.audit_event_id < unknown.audit_event_id
+    assert store.verify_audit().ok
+
+
+def test_a_card_number_is_issued_once_and_recycled_after_revocation(
+    store: Store, gate: str
+) -> None:
+    first = _resident(store, "Wang Wu")
+    second = _resident(store, "Zhao Liu")
+    old = store.credentials.issue_card(first.id, CARD, OPERATOR)
+    with pytest.raises(AlreadyExistsError, match=old.id):
+        store.credentials.issue_card(second.id, "zx907788qw", OPERATOR)
+
+    revoked = store.credentials.revoke(old.id, OPERATOR)
+    assert revoked.status is CredentialStatus.REVOKED
+    assert revoked.revoked_at is not None
+    assert _answer(_check(store, CredentialKind.CARD, CARD)) == (
+        GateOutcome.DENY,
+        CredentialReason.REVOKED,
+    )
+    # Revoking twice changes nothing.
+    assert store.credentials.revoke(old.id, OPERATOR) == revoked
+
+    store.credentials.issue_card(second.id, CARD, OPERATOR)
+    decision = _check(store, CredentialKind.CARD, CARD)
+    assert (decision.outcome, decision.subject_id) == (GateOutcome.OPEN, second.id)
+    assert [c.status for c in store.credentials.list_for_subject(first.id)] == [
+        CredentialStatus.REVOKED
+    ]
+
+
+# PINs
+
+
+def test_pin_opens_for_its_subject_only(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    other = _resident(store, "Zhao Liu")
+    info = store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    assert (info.kind, info.status) == (CredentialKind.PIN, CredentialStatus.ACTIVE)
+
+    decision = _check(store, CredentialKind.PIN, PIN, subject.id)
+    assert _answer(decision) == (GateOutcome.OPEN, CredentialReason.OK)
+    assert decision.subject_id == subject.id
+    assert _answer(_check(store, CredentialKind.PIN, PIN, other.id)) == (
+        GateOutcome.DENY,
+        CredentialReason.WRONG_PIN,
+    )
+
+
+def test_setting_a_pin_revokes_the_previous_one(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    first = store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    second = store.credentials.set_pin(subject.id, OTHER_PIN, OPERATOR)
+
+    listed = {c.id: c.status for c in store.credentials.list_for_subject(subject.id)}
+    assert listed == {first.id: CredentialStatus.REVOKED, second.id: CredentialStatus.ACTIVE}
+    assert _check(store, CredentialKind.PIN, PIN, subject.id).reason is CredentialReason.WRONG_PIN
+    assert _check(store, CredentialKind.PIN, OTHER_PIN, subject.id).opens
+
+
+def test_pin_locks_after_repeated_failures(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    pin = store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    wrong = (GateOutcome.DENY, CredentialReason.WRONG_PIN)
+    locked = (GateOutcome.TRY_ANOTHER, CredentialReason.LOCKED)
+
+    for _ in range(MAX_PIN_FAILURES - 1):
+        assert _answer(_check(store, CredentialKind.PIN, OTHER_PIN, subject.id)) == wrong
+    # A right PIN clears the count...
+    assert _check(store, CredentialKind.PIN, PIN, subject.id).opens
+    for _ in range(MAX_PIN_FAILURES - 1):
+        assert _answer(_check(store, CredentialKind.PIN, OTHER_PIN, subject.id)) == wrong
+    # ...so only the MAX_PIN_FAILURES-th wrong one in a row locks.
+    assert _answer(_check(store, CredentialKind.PIN, OTHER_PIN, subject.id)) == locked
+    [listed] = store.credentials.list_for_subject(subject.id)
+    assert listed.locked_until is not None
+    assert listed.locked_until > utcnow()
+    # While locked even the right PIN does not open: the person uses another credential.
+    assert _answer(_check(store, CredentialKind.PIN, PIN, subject.id)) == locked
+
+    _set(store, pin.id, locked_until=utcnow() - timedelta(seconds=1))
+    assert _check(store, CredentialKind.PIN, PIN, subject.id).opens
+    [listed] = store.credentials.list_for_subject(subject.id)
+    assert listed.locked_until is None
+
+
+def test_a_pin_probe_learns_nothing_about_subjects(store: Store, gate: str) -> None:
+    """Wrong PIN, unknown subject, subject without PIN, subject of another site and
+    deleted subject all answer the same."""
+    with_pin = _resident(store, "Wang Wu")
+    store.credentials.set_pin(with_pin.id, PIN, OPERATOR)
+    without_pin = _resident(store, "Zhao Liu")
+    store.create_site("other-site", "Other", actor=OPERATOR)
+    elsewhere = _resident(store, "Qian Qi", site_code="other-site")
+    store.credentials.set_pin(elsewhere.id, PIN, OPERATOR)
+    deleted = _resident(store, "Sun Ba")
+    store.credentials.set_pin(deleted.id, PIN, OPERATOR)
+    store.delete_subject(deleted.id, "request", OPERATOR)
+
+    answers = {
+        _answer(_check(store, CredentialKind.PIN, OTHER_PIN, with_pin.id)),
+        _answer(_check(store, CredentialKind.PIN, PIN, new_id())),
+        _answer(_check(store, CredentialKind.PIN, PIN, without_pin.id)),
+        _answer(_check(store, CredentialKind.PIN, PIN, elsewhere.id)),
+        _answer(_check(store, CredentialKind.PIN, PIN, deleted.id)),
+    }
+    assert answers == {(GateOutcome.DENY, CredentialReason.WRONG_PIN)}
+
+
+# One-time codes
+
+
+def test_one_time_code_opens_once(store: Store, gate: str, raw_db: sqlite3.Connection) -> None:
+    subject = _resident(store)
+    issued = store.credentials.issue_otp(subject.id, OPERATOR)
+    assert len(issued.code) == OTP_DIGITS
+    assert issued.code.isdigit()
+    assert issued.code not in repr(issued)
+
+    opened = _check(store, CredentialKind.OTP, issued.code)
+    assert (opened.outcome, opened.subject_id) == (GateOutcome.OPEN, subject.id)
+    replay = _check(store, CredentialKind.OTP, issued.code)
+    assert _answer(replay) == (GateOutcome.DENY, CredentialReason.USED)
+    assert replay.subject_id is None
+
+    [listed] = store.credentials.list_for_subject(subject.id)
+    assert (listed.status, listed.id) == (CredentialStatus.USED, issued.credential_id)
+    assert listed.used_at is not None
+    assert [e[1]["reason"] for e in _decision_events(raw_db)] == ["ok", "used"]
+
+
+def test_one_time_code_expires(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    issued = store.credentials.issue_otp(subject.id, OPERATOR, ttl=MIN_OTP_TTL)
+    assert issued.expires_at - store.credentials.list_for_subject(subject.id)[0].created_at == (
+        MIN_OTP_TTL
+    )
+    _set(store, issued.credential_id, expires_at=utcnow() - timedelta(seconds=1))
+    assert _answer(_check(store, CredentialKind.OTP, issued.code)) == (
+        GateOutcome.TRY_ANOTHER,
+        CredentialReason.EXPIRED,
+    )
+    # Not spent by the refusal.
+    [listed] = store.credentials.list_for_subject(subject.id)
+    assert listed.status is CredentialStatus.ACTIVE
+
+
+def test_revoked_one_time_code_is_refused(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    issued = store.credentials.issue_otp(subject.id, OPERATOR)
+    store.credentials.revoke(issued.credential_id, OPERATOR)
+    assert _answer(_check(store, CredentialKind.OTP, issued.code)) == (
+        GateOutcome.DENY,
+        CredentialReason.REVOKED,
+    )
+
+
+@pytest.mark.parametrize("ttl", [MIN_OTP_TTL - timedelta(seconds=1), MAX_OTP_TTL * 2])
+def test_one_time_code_lifetime_is_bounded(store: Store, gate: str, ttl: timedelta) -> None:
+    subject = _resident(store)
+    with pytest.raises(InvalidRecordError, match="one-time code lives between"):
+        store.credentials.issue_otp(subject.id, OPERATOR, ttl=ttl)
+    assert store.credentials.list_for_subject(subject.id) == []
+
+
+# What each gate accepts, and where
+
+
+@pytest.mark.rule("R-10")
+def test_gate_that_does_not_take_a_kind_says_try_another(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    store.gates.configure(
+        SITE_CODE,
+        "garage",
+        "Garage",
+        accepts_face=False,
+        accepts_card=True,
+        accepts_pin=False,
+        accepts_otp=False,
+        actor=OPERATOR,
+    )
+    store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    issued = store.credentials.issue_otp(subject.id, OPERATOR)
+    not_here = (GateOutcome.TRY_ANOTHER, CredentialReason.GATE_DOES_NOT_ACCEPT)
+    assert _answer(_check(store, CredentialKind.PIN, PIN, subject.id, gate_code="garage")) == (
+        not_here
+    )
+    assert _answer(_check(store, CredentialKind.OTP, issued.code, gate_code="garage")) == (not_here)
+    # The refused code was not spent: it still opens a gate that takes codes.
+    assert _check(store, CredentialKind.OTP, issued.code).opens
+
+
+def test_credentials_do_not_open_another_sites_gates(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    store.credentials.issue_card(subject.id, CARD, OPERATOR)
+    store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    issued = store.credentials.issue_otp(subject.id, OPERATOR)
+    store.create_site("other-site", "Other", actor=OPERATOR)
+    store.gates.configure(
+        "other-site",
+        "east",
+        "East",
+        accepts_face=False,
+        accepts_card=True,
+        accepts_pin=True,
+        accepts_otp=True,
+        actor=OPERATOR,
+    )
+
+    def elsewhere(kind: CredentialKind, secret: str, subject_id: str | None = None) -> object:
+        return _answer(_check(store, kind, secret, subject_id, "east", "other-site"))
+
+    unknown = (GateOutcome.DENY, CredentialReason.UNKNOWN_CREDENTIAL)
+    assert elsewhere(CredentialKind.CARD, CARD) == unknown
+    assert elsewhere(CredentialKind.OTP, issued.code) == unknown
+    assert elsewhere(CredentialKind.PIN, PIN, subject.id) == (
+        GateOutcome.DENY,
+        CredentialReason.WRONG_PIN,
+    )
+    # The other site's gate code asked at this site does not exist here.
+    with pytest.raises(NotFoundError, match="no gate 'east' at site 'sunny-garden'"):
+        _check(store, CredentialKind.CARD, CARD, gate_code="east")
+    # And the refused code still opens at home.
+    assert _check(store, CredentialKind.OTP, issued.code).opens
+
+
+def test_a_subject_who_moved_out_is_refused_and_gets_nothing_new(store: Store, gate: str) -> None:
+    moved = _resident(store, "Wang Wu")
+    card = store.credentials.issue_card(moved.id, CARD, OPERATOR)
+    with store.transaction() as session:
+        session.execute(update(Subject).where(Subject.id == moved.id).values(moved_out_at=utcnow()))
+    assert _answer(_check(store, CredentialKind.CARD, CARD)) == (
+        GateOutcome.DENY,
+        CredentialReason.SUBJECT_INACTIVE,
+    )
+    with pytest.raises(PolicyError, match="moved out"):
+        store.credentials.issue_otp(moved.id, OPERATOR)
+    assert [c.id for c in store.credentials.list_for_subject(moved.id)] == [card.id]
+
+
+def test_a_visitor_whose_stay_ended_is_refused(store: Store, gate: str) -> None:
+    visitor = store.add_subject(
+        SITE_CODE,
+        "Li Visitor",
+        SubjectKind.VISITOR,
+        expires_at=utcnow() + timedelta(hours=2),
+        actor=OPERATOR,
+    )
+    issued = store.credentials.issue_otp(visitor.id, OPERATOR, ttl=MAX_OTP_TTL)
+    with store.transaction() as session:
+        session.execute(
+            update(Subject)
+            .where(Subject.id == visitor.id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert _answer(_check(store, CredentialKind.OTP, issued.code)) == (
+        GateOutcome.DENY,
+        CredentialReason.SUBJECT_INACTIVE,
+    )
+    with pytest.raises(PolicyError, match="stay has ended"):
+        store.credentials.set_pin(visitor.id, PIN, OPERATOR)
+
+
+def test_a_deleted_subjects_credentials_are_gone(store: Store, gate: str) -> None:
+    deleted = _resident(store, "Zhao Liu")
+    store.credentials.issue_card(deleted.id, CARD, OPERATOR)
+    store.credentials.set_pin(deleted.id, PIN, OPERATOR)
+    store.delete_subject(deleted.id, "request", OPERATOR)
+    assert store.credentials.list_for_subject(deleted.id) == []
+    assert _answer(_check(store, CredentialKind.CARD, CARD)) == (
+        GateOutcome.DENY,
+        CredentialReason.UNKNOWN_CREDENTIAL,
+    )
+    with pytest.raises(NotFoundError, match="deleted"):
+        store.credentials.issue_card(deleted.id, CARD, OPERATOR)
+    with pytest.raises(NotFoundError, match="deleted"):
+        store.credentials.set_pin(deleted.id, PIN, OPERATOR)
+
+
+# The rules
+
+
+@pytest.mark.rule("R-08")
+def test_declining_or_withdrawing_face_consent_never_removes_entry(
+    store: Store, gate: str, raw_db: sqlite3.Connection
+) -> None:
+    """A subject who never consented and one who withdrew both enter with a PIN, a card or a
+    code at the very gate where a consenting resident uses their face."""
+    assert store.gates.get(SITE_CODE, gate).accepts_face
+    face_user, _ = enrolled_subject(store, name="Zhang San")
+    assert store.load_subject_templates(face_user.id, MODEL, OPERATOR, "gate_entry").shape == (
+        3,
+        EMBEDDING_DIM,
+    )
+    declined = _resident(store, "Wang Wu")
+    withdrew = consented_subject(store, name="Zhao Liu")
+    store.consents.withdraw_all(withdrew.id, actor=OPERATOR)
+    for subject in (declined, withdrew):
+        assert not store.get_subject(subject.id).has_active_consent
+        with pytest.raises(ConsentRequiredError):
+            store.load_subject_templates(subject.id, MODEL, OPERATOR, "gate_entry")
+
+    for index, subject in enumerate((declined, withdrew)):
+        store.credentials.set_pin(subject.id, PIN, OPERATOR)
+        card = f"CARD-000{index}"
+        store.credentials.issue_card(subject.id, card, OPERATOR)
+        issued = store.credentials.issue_otp(subject.id, OPERATOR)
+        for kind, secret, claimed in (
+            (CredentialKind.PIN, PIN, subject.id),
+            (CredentialKind.CARD, card, None),
+            (CredentialKind.OTP, issued.code, None),
+        ):
+            decision = _check(store, kind, secret, claimed)
+            assert _answer(decision) == (GateOutcome.OPEN, CredentialReason.OK)
+            assert decision.subject_id == subject.id
+    assert len(_decision_events(raw_db)) == 6
+
+
+@pytest.mark.rule("R-11")
+def test_non_face_check_takes_only_the_credential(store: Store, gate: str) -> None:
+    """Same gate as the face; each entry needs only the credential, nothing registered again."""
+    # The check path asks for where (site, gate), what (kind, secret), whose PIN, who asks.
+    assert list(inspect.signature(Credentials.check).parameters) == [
+        "self",
+        "site_code",
+        "gate_code",
+        "kind",
+        "secret",
+        "subject_id",
+        "actor",
+        "device",
+    ]
+    subject = _resident(store)
+    store.credentials.issue_card(subject.id, CARD, OPERATOR)
+    store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    issued_before = len(store.credentials.list_for_subject(subject.id))
+    for _ in range(3):
+        assert _check(store, CredentialKind.CARD, CARD).opens
+    assert _check(store, CredentialKind.PIN, PIN, subject.id).opens
+    # Entering registered nothing new.
+    assert len(store.credentials.list_for_subject(subject.id)) == issued_before
+    gate_info = store.gates.get(SITE_CODE, gate)
+    assert gate_info.accepts_face
+    assert all(gate_info.accepts(kind) for kind in CredentialKind)
+
+
+@pytest.mark.rule("R-12")
+def test_no_table_or_api_asks_for_unrelated_personal_data() -> None:
+    tables = ("subject", "credential", "gate")
+    columns = [
+        (table, column.name) for table in tables for column in Base.metadata.tables[table].columns
+    ]
+    assert ("subject", "display_name") in columns  # the inspection does see the columns
+    assert [
+        (table, name)
+        for table, name in columns
+        if any(part in name.lower() for part in FORBIDDEN_FIELD_PARTS)
+    ] == []
+
+    apis: list[Callable[..., object]] = [
+        Store.add_subject,
+        Credentials.issue_card,
+        Credentials.set_pin,
+        Credentials.issue_otp,
+        Credentials.check,
+    ]
+    parameters = [
+        (api.__name__, name) for api in apis for name in inspect.signature(api).parameters
+    ]
+    assert ("issue_card", "card_number") in parameters
+    assert [
+        (api, name)
+        for api, name in parameters
+        if any(part in name.lower() for part in FORBIDDEN_FIELD_PARTS)
+    ] == []
+
+
+def test_records_never_carry_secrets(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    store.credentials.issue_card(subject.id, CARD, OPERATOR)
+    store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    store.credentials.issue_otp(subject.id, OPERATOR)
+    names = {f.name for f in dataclasses.fields(CredentialInfo)}
+    assert not {n for n in names if "hash" in n or "secret" in n or "code" in n or "number" in n}
+    listed = store.credentials.list_for_subject(subject.id)
+    assert sorted(c.kind for c in listed) == sorted(CredentialKind)
+    assert all(isinstance(c, CredentialInfo) for c in listed)
+
+
+def test_secrets_are_never_stored_in_clear(
+    store: Store, gate: str, raw_db: sqlite3.Connection, db_path: Path
+) -> None:
+    """No PIN, card number or code bytes in the database file, its WAL or the key store."""
+    long_pin = "7391820465"
+    card = "ZXQW-9071-KJ"
+    subject = _resident(store)
+    store.credentials.set_pin(subject.id, long_pin, OPERATOR)
+    store.credentials.issue_card(subject.id, card, OPERATOR)
+    issued = store.credentials.issue_otp(subject.id, OPERATOR)
+    assert _check(store, CredentialKind.PIN, long_pin, subject.id).opens
+    assert _check(store, CredentialKind.CARD, card).opens
+
+    stored = dict(
+        raw_db.execute("SELECT kind, coalesce(secret_hash, lookup_hash) FROM credential").fetchall()
+    )
+    assert stored["pin"].startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    for kind in ("card", "otp"):
+        assert len(stored[kind]) == 64
+        int(stored[kind], 16)
+    # The argon2 input is keyed by the site key: the clear PIN alone does not verify, so a
+    # stolen database cannot be searched for PINs.
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(stored["pin"], long_pin)
+
+    files = sorted(p for p in db_path.parent.iterdir() if p.is_file())
+    assert any(p.name.endswith("-wal") for p in files)
+    blob = b"".join(p.read_bytes() for p in files)
+    for secret in (long_pin, card, "ZXQW9071KJ", issued.code):
+        assert secret.encode() not in blob
+        assert secret.encode("utf-16-le") not in blob
+
+
+# Bad input
+
+
+@pytest.mark.parametrize(
+    "pin",
+    [
+        *("73918", "12ab56", "７３９１８２", " 739182", "9" * (MAX_PIN_DIGITS + 1), ""),
+        *("111111", "123456", "654321", "890123", "121212", "123123", "147258"),
+    ],
+)
+def test_bad_pin_is_refused_without_echo(store: Store, gate: str, pin: str) -> None:
+    subject = _resident(store)
+    with pytest.raises(InvalidRecordError, match="PIN") as caught:
+        store.credentials.set_pin(subject.id, pin, OPERATOR)
+    if pin.strip():
+        assert pin.strip() not in str(caught.value)
+    assert store.credentials.list_for_subject(subject.id) == []
+
+
+@pytest.mark.parametrize("pin", [PIN, OTHER_PIN, "135790", "20250101"])
+def test_reasonable_pins_are_not_called_trivial(pin: str) -> None:
+    assert not is_trivial_pin(pin)
+
+
+@pytest.mark.parametrize("number", ["", "   ", "-- --", "AB1", "CARD#1", "卡123456", "A" * 65])
+def test_bad_card_number_is_refused(store: Store, gate: str, number: str) -> None:
+    subject = _resident(store)
+    with pytest.raises(InvalidRecordError, match="card number"):
+        store.credentials.issue_card(subject.id, number, OPERATOR)
+    assert store.credentials.list_for_subject(subject.id) == []
+
+
+def test_unknown_or_malformed_subject_is_a_typed_error(store: Store, gate: str) -> None:
+    missing = new_id()
+    for call in (
+        lambda: store.credentials.issue_card(missing, CARD, OPERATOR),
+        lambda: store.credentials.set_pin(missing, PIN, OPERATOR),
+        lambda: store.credentials.issue_otp(missing, OPERATOR),
+        lambda: store.credentials.list_for_subject(missing),
+        lambda: store.credentials.revoke(missing, OPERATOR),
+    ):
+        with pytest.raises(NotFoundError):
+            call()
+    with pytest.raises(InvalidRecordError, match="32-character hex id"):
+        store.credentials.issue_card("not-an-id", CARD, OPERATOR)
+
+
+def test_malformed_check_is_a_typed_error_not_a_decision(
+    store: Store, gate: str, raw_db: sqlite3.Connection
+) -> None:
+    subject = _resident(store)
+    cases: list[tuple[str, str, str | None, str]] = [
+        ("pin", PIN, None, "give the subject id"),
+        ("card", CARD, subject.id, "names its owner"),
+        ("face", "x", None, "kind 'face' is not one of"),
+        ("otp", "1234", None, "one-time code is"),
+        ("otp", "abcdefgh", None, "one-time code is"),
+        ("pin", "12ab", subject.id, "PIN is"),
+        ("pin", "1" * (MAX_PIN_DIGITS + 1), subject.id, "PIN is"),
+        ("card", "", None, "card number"),
+    ]
+    for kind, secret, subject_id, message in cases:
+        with pytest.raises(InvalidRecordError, match=message):
+            store.credentials.check(
+                SITE_CODE, GATE, kind, secret, subject_id=subject_id, actor=DEVICE
+            )
+    with pytest.raises(NotFoundError, match="no gate 'south'"):
+        _check(store, CredentialKind.CARD, CARD, gate_code="south")
+    assert _decision_events(raw_db) == []
+
+
+def test_every_reason_has_an_outcome() -> None:
+    assert set(OUTCOME_BY_REASON) == set(CredentialReason)
+    assert [r for r, o in OUTCOME_BY_REASON.items() if o is GateOutcome.OPEN] == [
+        CredentialReason.OK
+    ]
