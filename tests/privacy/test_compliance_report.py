@@ -160,7 +160,7 @@ def test_plugin_records_outcomes_in_a_real_pytest_run(
     pytester: pytest.Pytester, results_file: Path
 ) -> None:
     pytester.makepyfile(test_rules=_RULE_TESTS)
-    result = pytester.runpytest_subprocess("-p", PLUGIN)
+    result = pytester.runpytest_subprocess("-p", "no:playwright", "-p", PLUGIN)
     result.assert_outcomes(passed=5, failed=1, skipped=1)
     run = read_run(results_file)
     assert run is not None
@@ -219,7 +219,7 @@ def test_plugin_makes_a_bad_rule_marker_a_collection_error(
             pass
         """
     )
-    result = pytester.runpytest("-p", PLUGIN)
+    result = pytester.runpytest("-p", "no:playwright", "-p", PLUGIN)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.assert_outcomes(errors=1)
     assert message in result.stdout.str()
@@ -231,7 +231,7 @@ def test_plugin_writes_nothing_when_only_collecting(
     pytester: pytest.Pytester, results_file: Path
 ) -> None:
     pytester.makepyfile(test_rules=_RULE_TESTS)
-    result = pytester.runpytest("-p", PLUGIN, "--collect-only")
+    result = pytester.runpytest("-p", "no:playwright", "-p", PLUGIN, "--collect-only")
     assert result.ret == pytest.ExitCode.OK
     assert not results_file.exists()
 
@@ -242,7 +242,7 @@ def test_plugin_writes_nothing_when_no_rule_test_ran(
     results_file.parent.mkdir(parents=True)
     results_file.write_text("previous results", encoding="utf-8")
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
-    pytester.runpytest("-p", PLUGIN).assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:playwright", "-p", PLUGIN).assert_outcomes(passed=1)
     assert results_file.read_text(encoding="utf-8") == "previous results"
 
 
@@ -253,14 +253,14 @@ def test_plugin_path_from_ini_option_then_default(
     pytester.makepyfile(
         test_rules="import pytest\n\n@pytest.mark.rule('R-20')\ndef test_a():\n    pass\n"
     )
-    pytester.runpytest("-p", PLUGIN).assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:playwright", "-p", PLUGIN).assert_outcomes(passed=1)
     default = pytester.path / "artifacts" / "compliance" / "rule-results.json"
     run = read_run(default)
     assert run is not None
     assert [t.rules for t in run.tests] == [("R-20",)]
 
     pytester.makeini("[pytest]\nfacegate_rule_results = custom/results.json\n")
-    pytester.runpytest("-p", PLUGIN).assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:playwright", "-p", PLUGIN).assert_outcomes(passed=1)
     assert read_run(pytester.path / "custom" / "results.json") is not None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ import pytest
 from facegate.core.config import Settings
 from facegate.errors import InvalidRecordError, NotFoundError
 from facegate.store import SiteInfo, Store, SubjectKind, SubjectStatus
+from facegate.store.erasure import erase_subject
+from facegate.store.keystore_schema import ErasedKind
 from facegate.store.records import DeletionReason
+from facegate.store.schema import Subject
 
 from .helpers import MODEL, NOTICE_VERSION, OPERATOR, enrolled_subject, random_embeddings
 
@@ -205,3 +209,23 @@ def test_delete_unknown_subject_is_not_found(store: Store) -> None:
 def test_delete_with_malformed_input_is_refused(store: Store, subject_id: str, reason: str) -> None:
     with pytest.raises(InvalidRecordError):
         store.delete_subject(subject_id, reason, OPERATOR)
+
+
+@pytest.mark.rule("R-23")
+def test_r23_deleting_again_finishes_a_deletion_whose_key_step_never_ran(
+    store: Store, site: SiteInfo
+) -> None:
+    # The deletion committed but its process died (or the key store was busy) before the
+    # key was destroyed. A long-running worker that is asked again must finish it, not
+    # wait for the next restart's reconcile.
+    subject, _ = enrolled_subject(store)
+    with store.transaction() as session:
+        row = session.get_one(Subject, subject.id)
+        pending = erase_subject(
+            session, store, row, DeletionReason.REQUEST, OPERATOR, datetime.now(UTC)
+        )
+    assert store.keystore.get(subject.id, site.id) is not None
+    again = store.delete_subject(subject.id, DeletionReason.REQUEST, OPERATOR)
+    assert again == pending.receipt
+    assert store.keystore.get(subject.id, site.id) is None
+    assert [e.owner_id for e in store.keystore.erasures(ErasedKind.SUBJECT)] == [subject.id]

@@ -200,3 +200,15 @@ def test_a_gallery_is_decrypted_without_the_write_lock_and_a_change_meanwhile_is
     assert gallery.subject_ids == (staying.id,)
     assert _reads(store, site)[-1]["count"] == 1
     assert _load(store, site) == (staying.id,)
+
+
+@pytest.mark.rule("R-27")
+def test_a_gallery_logged_by_mistake_shows_no_template_values(
+    store: Store, site: SiteInfo, caplog: pytest.LogCaptureFixture
+) -> None:
+    subject, _ = enrolled_subject(store, count=1)
+    gallery = store.load_gallery(site.code, MODEL, "gate:1", "identify")
+    logging.getLogger("facegate.test").warning("gallery: %r", gallery)
+    assert subject.id in caplog.text
+    assert "embeddings" not in caplog.text
+    assert "float32" not in caplog.text

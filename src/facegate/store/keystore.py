@@ -5,7 +5,9 @@ store is not (``facegate backup`` never includes it, and operators are told to e
 ``keys/``). Destroying a key here therefore makes every copy of that owner's ciphertext,
 in the live database and in every old backup, undecryptable (crypto-shredding, R-23).
 Losing the key store loses templates and kept frames, which people can re-enroll; consents,
-receipts and the audit log stay readable.
+receipts and the audit log stay readable. ``Store.open`` refuses a missing key store beside
+templates (a wrong path must not erase them): a truly lost one is declared by leaving an
+empty file at its path.
 
 The key store also keeps the erasure log: the ids of subjects erased and consents
 withdrawn. It is not backed up for the same reason, so restoring an old backup can replay

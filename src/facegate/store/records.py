@@ -181,7 +181,8 @@ class Gallery:
     """
 
     subject_ids: tuple[str, ...]
-    embeddings: npt.NDArray[np.float32]
+    #: Not in the repr: a gallery in a log line or a traceback would be face data there.
+    embeddings: npt.NDArray[np.float32] = field(repr=False)
     owners: npt.NDArray[np.int64]
 
     def __post_init__(self) -> None:

@@ -278,7 +278,8 @@ class Template(Base):
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
     subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id"), index=True)
-    consent_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    #: Indexed: withdrawal and retention find templates by consent.
+    consent_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     model_name: Mapped[str] = mapped_column(String(MODEL_NAME_LENGTH))
     nonce: Mapped[bytes] = mapped_column(LargeBinary)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

@@ -64,15 +64,15 @@ from facegate.store.engine import (
     prepare_sqlite_file,
     sqlite_path,
 )
-from facegate.store.erasure import erase_subject, receipt_info
+from facegate.store.erasure import PendingErasure, erase_subject, receipt_info
 from facegate.store.erasure import finish as finish_erasure
 from facegate.store.exports import Exports
 from facegate.store.filing import Filing, check_threshold
 from facegate.store.gallery_cache import GalleryCache
 from facegate.store.gates import Gates
 from facegate.store.incidents import Incidents
-from facegate.store.keystore import KeyStore
-from facegate.store.keystore_schema import KeyOwnerKind
+from facegate.store.keystore import Erased, KeyStore
+from facegate.store.keystore_schema import ErasedKind, KeyOwnerKind
 from facegate.store.migrate import upgrade_to_head
 from facegate.store.notices import Notices
 from facegate.store.queries import (
@@ -108,6 +108,7 @@ from facegate.store.schema import (
     Site,
     Snapshot,
     Subject,
+    SubjectKey,
     Template,
     new_id,
     utcnow,
@@ -526,8 +527,9 @@ class Store:
         """Erase a subject (R-23): templates, credentials, kept frames, names, and the data
         keys in the key store (crypto-shredding), leaving a tombstone and a receipt.
 
-        Idempotent: deleting an already deleted subject changes nothing and returns the
-        original receipt. ``NotFoundError`` for an unknown id.
+        Idempotent: deleting an already deleted subject writes nothing new and returns the
+        original receipt (and destroys the key if a crash or a busy key store kept the first
+        deletion from it). ``NotFoundError`` for an unknown id.
         """
         check_id(subject_id, "subject id")
         why = _enum_value(DeletionReason, reason, "reason")
@@ -537,8 +539,23 @@ class Store:
             if subject is None:
                 raise NotFoundError(f"no subject with id {subject_id}")
             if subject.status is SubjectStatus.DELETED:
-                return _previous_receipt(session, subject)
-            pending = erase_subject(session, self, subject, why, actor, utcnow())
+                receipt = _previous_receipt(session, subject)
+                pending = PendingErasure(
+                    receipt=receipt,
+                    key_owners=(subject.id,),
+                    snapshot_ids=(),
+                    erased=(
+                        Erased(
+                            subject.id,
+                            ErasedKind.SUBJECT,
+                            subject.site_id,
+                            receipt.reason.value,
+                            receipt.deleted_at,
+                        ),
+                    ),
+                )
+            else:
+                pending = erase_subject(session, self, subject, why, actor, utcnow())
         finish_erasure(self, pending)
         logger.info("deleted subject %s (%s)", subject_id, why.value)
         return pending.receipt
@@ -789,7 +806,9 @@ def _check_keystore_present(session: Session, settings: Settings) -> None:
     path = settings.resolved_keystore_path
     if path.exists():
         return
-    held = count(session, Template) + count(session, Snapshot)
+    # Keys still in a revision-0001 database's own table move to the key store on open.
+    legacy = select(SubjectKey.subject_id)
+    held = count(session, Template, Template.subject_id.not_in(legacy)) + count(session, Snapshot)
     if held:
         raise KeyMaterialError(
             f"the key store {path} is missing, but the database holds {held} encrypted "

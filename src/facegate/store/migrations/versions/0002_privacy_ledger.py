@@ -240,6 +240,9 @@ def upgrade() -> None:
         {"ix_consent_subject_id": ["subject_id"], "ix_consent_notice_id": ["notice_id"]},
     )
 
+    # Withdrawal and retention find templates by consent.
+    op.create_index("ix_template_consent_id", "template", ["consent_id"])
+
     op.create_table(
         "gate",
         _id(),
@@ -396,6 +399,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in _SQLITE_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.drop_index("ix_template_consent_id", "template")
     for table in (
         "filing_alert",
         "incident",
