@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint typecheck unit compliance bench clean
+.PHONY: run test lint typecheck unit compliance bench clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
-	$(BIN)/facegate demo
+	$(BIN)/facegate serve --demo
 
 test: $(VENV)/.installed-test lint typecheck unit compliance
 
@@ -29,8 +29,19 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed-test
+unit: $(VENV)/.installed-test browser-deps
 	$(BIN)/pytest
+
+# Debian's Chromium (driven by Playwright with executable_path) and a CJK font for the browser
+# tests; a no-op when already installed. `playwright install` cannot work offline here.
+BROWSER_PACKAGES := chromium chromium-driver fonts-wqy-zenhei
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || command -v sudo >/dev/null && { [ "$$(id -u)" -eq 0 ] || echo sudo; })
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
+		( $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+			$(BROWSER_PACKAGES) ) || echo "WARNING: could not install $(BROWSER_PACKAGES):" \
+			"the browser tests will be skipped"; \
+	fi
 
 # The R-01…R-33 matrix from the test run just made and a freshly built demo site.
 COMPLIANCE_DATA := artifacts/compliance/demo-data

@@ -160,3 +160,34 @@ class DatasetError(FacegateError):
 
     code = "dataset_error"
     exit_code = 7
+
+
+class AccessError(FacegateError):
+    """Base of the web layer's refusals: who is asking, and may they."""
+
+    code = "access_error"
+    exit_code = 12
+
+
+class AuthenticationError(AccessError):
+    """No valid credentials: wrong password, unknown or expired session or device key.
+
+    The message never says which part was wrong."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(AccessError):
+    """Authenticated, but this role or site may not do this."""
+
+    code = "forbidden"
+
+
+class RateLimitedError(AccessError):
+    """Too many attempts; ``retry_after`` seconds until the next one is accepted."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

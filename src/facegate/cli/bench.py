@@ -9,6 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from facegate.bench.acquire import (
     Acquisition,
@@ -24,6 +25,7 @@ from facegate.bench.datasets import (
     read_lfw_pairs,
     read_pairs_csv,
 )
+from facegate.bench.load import LoadKind, run_load
 from facegate.bench.quality import PERCENTILES, survey_quality
 from facegate.bench.report import plot_roc_det, require_plotting, write_json
 from facegate.bench.verification import (
@@ -156,6 +158,41 @@ def quality(
         "reasons: " + (", ".join(f"{k} {v}" for k, v in sorted(survey.reasons.items())) or "none"),
     ]
     context.emit({"survey": survey}, escape("\n".join(lines)))
+
+
+@bench_app.command("load")
+def load(
+    ctx: typer.Context,
+    devices: Annotated[int, typer.Option(min=1, max=256, help="Simulated gate devices.")] = 4,
+    seconds: Annotated[float, typer.Option(min=1, max=3600, help="How long to run.")] = 20,
+    kind: Annotated[LoadKind, typer.Option(help="What every device presents.")] = LoadKind.CARD,
+    out: Annotated[Path, typer.Option(help="Where to write the JSON result.")] = Path(
+        "artifacts/bench/load.json"
+    ),
+) -> None:
+    """Decisions/s, p50/p99 latency and errors of N concurrent gate devices on loopback."""
+    context = get(ctx)
+    result = run_load(kind, devices, seconds)
+    path = write_json(result, out)
+    table = Table(title=f"facegate bench load ({result.kind.value}, rate limits off)")
+    for column in ("devices", "s", "decisions", "per s", "p50 ms", "p99 ms", "errors"):
+        table.add_column(column, justify="right")
+    table.add_column("outcomes")
+    table.add_row(
+        str(result.devices),
+        f"{result.seconds:g}",
+        str(result.decisions),
+        f"{result.decisions_per_s:g}",
+        f"{result.p50_ms:g}",
+        f"{result.p99_ms:g}",
+        str(result.errors),
+        ", ".join(f"{k} {v}" for k, v in result.outcomes.items()),
+    )
+    if context.as_json:
+        context.emit({"load": result, "path": str(path)}, "")
+    else:
+        context.console.print(table)
+        context.console.print(escape(f"wrote {path}"))
 
 
 def calibrate_command(

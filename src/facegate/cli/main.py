@@ -20,6 +20,7 @@ from facegate.cli import (
     people,
     recognition,
     retention,
+    serve,
 )
 from facegate.cli.context import DEFAULT_ACTOR, Context, fail
 from facegate.errors import FacegateError, FileSystemError
@@ -64,6 +65,7 @@ ledger.register(app)
 recognition.register(app)
 bench.register(app)
 demo.register(app)
+serve.register(app)
 access.register(app)
 accountability.register(app)
 compliance.register(app)

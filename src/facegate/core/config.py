@@ -19,6 +19,8 @@ DEFAULT_DATA_DIR = Path(".facegate")
 #: 40 megapixels: larger than any camera frame a gate sees, small enough that a
 #: decompression bomb is refused before it is decoded.
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+#: 8 MiB: a camera frame as JPEG or PNG is far smaller; anything larger is refused unread.
+DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
 class Environment(StrEnum):
@@ -49,6 +51,19 @@ class Settings(BaseSettings):
         default=None, description="base64 of a 32-byte site key; overrides key_file"
     )
     max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, gt=0)
+    max_upload_bytes: int = Field(
+        default=DEFAULT_MAX_UPLOAD_BYTES, gt=0, description="largest request body the service reads"
+    )
+    admin_password: SecretStr | None = Field(
+        default=None,
+        description="password of the demo site's first administrator (`facegate serve --demo`); "
+        "in development a random one is generated and printed when unset",
+    )
+    cookie_secure: bool | None = Field(
+        default=None, description="session cookies only over HTTPS; default: on in production"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _refuse_implicit_keys_outside_development(self) -> Settings:
@@ -74,6 +89,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'facegate.sqlite').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.env is Environment.PRODUCTION
 
     @property
     def may_create_key(self) -> bool:

@@ -95,6 +95,13 @@ class AuditAction(StrEnum):
     BACKUP_RESTORED = "backup.restored"
     DATA_EXPORTED = "subject.exported"
     INCIDENT_RECORDED = "incident.recorded"
+    ADMIN_CREATED = "admin.created"
+    SIGNED_IN = "session.signed_in"
+    SIGNIN_FAILED = "session.signin_failed"
+    SIGNED_OUT = "session.signed_out"
+    SIGNIN_CODE_ISSUED = "signin_code.issued"
+    DEVICE_REGISTERED = "device.registered"
+    DEVICE_REVOKED = "device.revoked"
     INCIDENT_RESOLVED = "incident.resolved"
 
 

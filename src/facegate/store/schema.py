@@ -415,6 +415,71 @@ class FilingAlert(Base):
     due_by: Mapped[date] = mapped_column(Date)
 
 
+class AdminAccount(Base):
+    """A site administrator. The password is an argon2id hash; lock-out after failures."""
+
+    __tablename__ = "admin_account"
+    __table_args__ = (UniqueConstraint("username"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    username: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(SECRET_HASH_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in admin or resident. Only the SHA-256 of the bearer token is kept."""
+
+    __tablename__ = "web_session"
+
+    token_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    #: The admin account id, or the resident's subject id.
+    principal_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class SigninCode(Base):
+    """A one-time code a resident signs in with (self-service). Stored as a keyed hash."""
+
+    __tablename__ = "signin_code"
+
+    lookup_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class GateDevice(Base):
+    """A gate device (kiosk, terminal): one API key, stored as SHA-256, scoped to its gates."""
+
+    __tablename__ = "gate_device"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    key_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class GateDeviceGate(Base):
+    """Which gates a device may ask decisions for."""
+
+    __tablename__ = "gate_device_gate"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("gate_device.id"), primary_key=True)
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gate.id"), primary_key=True)
+
+
 class AuditEvent(Base):
     """One link of the hash-chained audit log (R-27). Never holds names or face data."""
 

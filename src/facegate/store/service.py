@@ -32,6 +32,7 @@ from facegate.errors import (
     NotFoundError,
     StoreError,
 )
+from facegate.store.accounts import Accounts, Devices
 from facegate.store.assessments import Assessments
 from facegate.store.audit import (
     DECISION_ACTIONS,
@@ -149,6 +150,8 @@ class Store:
         )
         self._closed = False
         # The store's areas, each in its own module.
+        self.accounts = Accounts(self)
+        self.devices = Devices(self)
         self.notices = Notices(self)
         self.consents = Consents(self)
         self.gates = Gates(self)

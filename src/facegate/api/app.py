@@ -1,0 +1,97 @@
+"""The FastAPI application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from facegate import __version__
+from facegate.api import errors
+from facegate.api.routes import (
+    admin_credentials,
+    admin_site,
+    admin_subjects,
+    auth,
+    device,
+    health,
+    me,
+    pages,
+)
+from facegate.api.state import AppState
+from facegate.core.config import Settings, load_settings
+from facegate.models.registry import ModelRegistry
+from facegate.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """The service. It opens its own store unless one is given (tests, ``facegate serve``)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = store is None
+        opened = Store.open(settings) if store is None else store
+        app.state.facegate = AppState(settings, opened, ModelRegistry.default())
+        try:
+            yield
+        finally:
+            if own:
+                opened.close()
+
+    app = FastAPI(
+        title="facegate",
+        version=__version__,
+        summary="Face-recognition access control for residential communities, private by design.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+
+    @app.middleware("http")
+    async def _limits_and_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_upload_bytes):
+            return JSONResponse(
+                errors.error_body(
+                    "request_too_large",
+                    f"the request body is over {settings.max_upload_bytes} bytes",
+                ),
+                status_code=413,
+            )
+        started = time.perf_counter()
+        response = await call_next(request)
+        # The route template, never the path: paths hold ids.
+        template = getattr(request.scope.get("route"), "path", "unmatched")
+        state: AppState | None = getattr(request.app.state, "facegate", None)
+        if state is not None:
+            state.metrics.requests.labels(template, f"{response.status_code // 100}xx").inc()
+        response.headers.setdefault("Cache-Control", "no-store")
+        logger.info(
+            "request",
+            extra={
+                "route": template,
+                "method": request.method,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1e3, 1),
+            },
+        )
+        return response
+
+    app.include_router(health.router)
+    app.include_router(device.router)
+    app.include_router(auth.router)
+    app.include_router(admin_subjects.router)
+    app.include_router(admin_credentials.router)
+    app.include_router(admin_site.router)
+    app.include_router(me.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
+    return app

@@ -1,0 +1,83 @@
+"""Request dependencies: the app state, and who is asking (admin, resident, gate device).
+
+Admins and residents present a session token as the ``facegate_session`` cookie (pages)
+or an ``Authorization: Bearer`` header (API); devices present their API key as
+``Authorization: Bearer``. Each route states the one role it serves.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from facegate.api.state import AppState
+from facegate.errors import AuthenticationError, PermissionDeniedError
+from facegate.store import Store
+from facegate.store.accounts import DeviceInfo, Role, SessionInfo
+
+SESSION_COOKIE = "facegate_session"
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.facegate
+    return state
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+
+def get_store(state: State) -> Store:
+    return state.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def session_token(request: Request) -> str:
+    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise AuthenticationError("not signed in")
+    return token
+
+
+def current_session(request: Request, store: StoreDep) -> SessionInfo:
+    return store.accounts.session(session_token(request))
+
+
+def current_admin(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
+    if session.role is not Role.ADMIN:
+        raise PermissionDeniedError("this needs a site administrator")
+    return session
+
+
+def current_resident(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
+    if session.role is not Role.RESIDENT:
+        raise PermissionDeniedError("this is the resident's own self-service")
+    return session
+
+
+def current_device(request: Request, store: StoreDep) -> DeviceInfo:
+    key = bearer_token(request)
+    if key is None:
+        raise AuthenticationError("a gate device presents its API key as a bearer token")
+    return store.devices.authenticate(key)
+
+
+Admin = Annotated[SessionInfo, Depends(current_admin)]
+Resident = Annotated[SessionInfo, Depends(current_resident)]
+Device = Annotated[DeviceInfo, Depends(current_device)]
+
+
+def require_site(session: SessionInfo, site_code: str) -> None:
+    """An admin acts only on their own site: another site's data is never readable."""
+    if session.site_code != site_code:
+        raise PermissionDeniedError("this administrator belongs to another site")

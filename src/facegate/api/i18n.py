@@ -1,0 +1,227 @@
+"""The pages' words in Chinese and English.
+
+Chinese is the default; ``?lang=en`` switches and the choice is remembered in the
+``facegate_lang`` cookie. Every key has both languages (a test checks it). The pages' scripts
+get the same table, so a message the browser writes is translated too.
+"""
+
+from __future__ import annotations
+
+from facegate.store.notices import Language
+
+DEFAULT_LANGUAGE = Language.ZH
+LANGUAGE_COOKIE = "facegate_lang"
+LANGUAGE_QUERY = "lang"
+
+#: key → (Chinese, English).
+STRINGS: dict[str, tuple[str, str]] = {
+    "app_name": ("facegate 门禁", "facegate gates"),
+    "language": ("English", "中文"),
+    "home_title": ("小区门禁", "Community gates"),
+    "home_intro": (
+        "人脸识别门禁，依法保护个人信息。人脸识别始终可选：门禁卡、密码和一次性验证码同样可以开门。",
+        "Face-recognition gates that follow the law on personal information. Face recognition "
+        "is always optional: a card, PIN or one-time code opens every door as well.",
+    ),
+    "nav_admin": ("物业管理后台", "Admin console"),
+    "nav_me": ("居民自助", "Resident self-service"),
+    "nav_kiosk": ("门口终端", "Gate kiosk"),
+    "nav_home": ("首页", "Home"),
+    # Shared
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出登录", "Sign out"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "site": ("小区代码", "Site code"),
+    "code": ("验证码", "Code"),
+    "submit": ("提交", "Submit"),
+    "refresh": ("刷新", "Refresh"),
+    "working": ("处理中…", "Working…"),
+    "done": ("完成", "Done"),
+    "error": ("出错了", "Something went wrong"),
+    "not_signed_in": ("请先登录", "Please sign in"),
+    "shown_once": ("只显示这一次，请立即记下。", "Shown only once: note it down now."),
+    "expires_at": ("有效期至", "Valid until"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "none": ("无", "none"),
+    # Admin console
+    "admin_title": ("物业管理后台", "Administrator console"),
+    "admin_signin_title": ("管理员登录", "Administrator sign-in"),
+    "residents": ("住户", "Residents"),
+    "name": ("姓名", "Name"),
+    "kind": ("类型", "Kind"),
+    "kind_resident": ("住户", "Resident"),
+    "kind_visitor": ("访客", "Visitor"),
+    "kind_temporary": ("临时住户", "Temporary resident"),
+    "status": ("状态", "Status"),
+    "status_active": ("在住", "Active"),
+    "status_deleted": ("已删除", "Deleted"),
+    "gate_name": ("名称", "Name"),
+    "consent": ("人脸同意", "Face consent"),
+    "templates": ("人脸模板数", "Face templates"),
+    "actions": ("操作", "Actions"),
+    "adult": ("已满 14 周岁", "Aged 14 or over"),
+    "expires": ("到期日（访客/临时住户必填）", "End date (visitors and temporary residents)"),
+    "add_resident": ("登记住户", "Register a resident"),
+    "issue_signin_code": ("发放自助登录码", "Issue sign-in code"),
+    "issue_pin": ("设置密码", "Set PIN"),
+    "issue_card": ("登记门禁卡", "Register card"),
+    "issue_otp": ("发放一次性验证码", "Issue one-time code"),
+    "card_number": ("卡号", "Card number"),
+    "pin": ("密码（数字）", "PIN (digits)"),
+    "secret_for": ("发给", "For"),
+    "signin_code": ("自助登录码", "Self-service sign-in code"),
+    "otp_code": ("一次性验证码", "One-time code"),
+    "gates": ("大门", "Gates"),
+    "gate": ("大门", "Gate"),
+    "accepts": ("可用方式", "Accepts"),
+    "devices": ("门口终端设备", "Gate devices"),
+    "device_name": ("设备名称", "Device name"),
+    "device_gates": ("服务的大门（逗号分隔）", "Gates it serves (comma-separated)"),
+    "add_device": ("登记设备", "Register device"),
+    "device_key": ("设备密钥", "Device key"),
+    "kiosk_link": ("终端链接（在门口设备上打开）", "Kiosk link (open it on the gate device)"),
+    "revoke": ("停用", "Revoke"),
+    "decisions": ("最近通行记录", "Recent decisions"),
+    "time": ("时间", "Time"),
+    "outcome": ("结果", "Outcome"),
+    "reason": ("原因", "Reason"),
+    "audit": ("审计日志", "Audit log"),
+    "verify_audit": ("校验审计链", "Verify the audit chain"),
+    "retention": ("数据保留", "Retention"),
+    "run_retention": ("执行到期清理", "Run retention now"),
+    "compliance": ("合规报告", "Compliance report"),
+    "open_compliance": ("查看合规报告", "Open the compliance report"),
+    "notice_editor": ("告知书编辑", "Notice editor"),
+    "notice_version": ("新版本号", "New version"),
+    "notice_json": ("告知书内容（JSON）", "Notice content (JSON)"),
+    "publish_notice": ("发布新版本", "Publish new version"),
+    "current_version": ("当前版本", "Current version"),
+    "invalid_json": ("JSON 格式不正确", "That is not valid JSON"),
+    # Self-service
+    "me_title": ("居民自助服务", "Resident self-service"),
+    "me_signin_title": ("用物业发放的登录码登录", "Sign in with the code from the front desk"),
+    "my_data": ("我的信息", "My data"),
+    "resident_number": ("住户编号（密码开门时输入）", "Resident number (for the PIN pad)"),
+    "notice": ("人脸信息处理告知书", "Notice on face processing"),
+    "notice_purpose": ("处理目的", "Purpose"),
+    "notice_method": ("处理方式", "Method"),
+    "notice_scope": ("处理范围", "Scope"),
+    "notice_retention": ("保存期限", "Retention"),
+    "notice_storage_location": ("存储位置", "Storage location"),
+    "notice_processor": ("处理者", "Processor"),
+    "notice_contact": ("联系方式", "Contact"),
+    "notice_withdrawal": ("撤回与删除", "Withdrawal and deletion"),
+    "consent_title": ("是否同意人脸识别", "Face recognition: your choice"),
+    "consent_optional": (
+        "人脸识别是可选的。不同意也可以用门禁卡、密码或一次性验证码开门。",
+        "Face recognition is optional. Without it a card, PIN or one-time code opens the gates.",
+    ),
+    "consent_checkbox": (
+        "我已阅读上述告知书，单独同意本小区为门禁通行处理我的人脸信息。",
+        "I have read the notice above and separately consent to this community processing "
+        "my face for gate entry.",
+    ),
+    "consent_give": ("同意人脸识别", "Give consent"),
+    "consent_withdraw": ("撤回同意", "Withdraw consent"),
+    "consent_given": ("已同意", "Consent given"),
+    "consent_none": ("未同意", "No consent"),
+    "consent_tick_first": ("请先勾选同意框", "Tick the box first"),
+    "export": ("导出我的数据", "Export my data"),
+    "alternatives_title": ("不用人脸的开门方式", "Ways in without your face"),
+    "get_otp": ("获取一次性验证码", "Get a one-time code"),
+    "set_pin": ("设置开门密码", "Set my PIN"),
+    "pin_set": ("密码已设置", "PIN set"),
+    "delete_face": ("删除我的人脸数据", "Delete my face data"),
+    "face_deleted": ("人脸数据已删除", "Face data deleted"),
+    "credentials": ("开门凭证", "Credentials"),
+    # Kiosk
+    "kiosk_title": ("门口终端", "Gate kiosk"),
+    "kiosk_not_configured": (
+        "此终端未配置：请用管理后台给出的终端链接打开。",
+        "This kiosk is not set up: open it with the kiosk link from the admin console.",
+    ),
+    "look_at_camera": ("请正视摄像头", "Please look at the camera"),
+    "camera_unavailable": (
+        "摄像头不可用，请使用下方其他方式开门。",
+        "The camera is not available: use one of the other ways in below.",
+    ),
+    "mode_gate": ("刷脸开门", "Face entry"),
+    "mode_enroll": ("录入人脸", "Enroll my face"),
+    "enroll_intro": (
+        "先在居民自助页面同意人脸识别，再输入物业发放的自助登录码，正视摄像头。",
+        "Give consent on the self-service page first, then type your sign-in code and look "
+        "at the camera.",
+    ),
+    "enroll_start": ("开始录入", "Start enrolling"),
+    "enrolled": ("人脸已录入", "Face enrolled"),
+    "other_ways": ("其他开门方式", "Other ways in"),
+    "use_pin": ("密码", "PIN"),
+    "use_otp": ("一次性验证码", "One-time code"),
+    "use_card": ("门禁卡号", "Card number"),
+    "enter": ("确认", "Enter"),
+    "clear": ("清除", "Clear"),
+    "back_to_face": ("返回刷脸", "Back to face entry"),
+    "outcome_open": ("门已打开，请通行", "Door open: come in"),
+    "outcome_deny": ("未能开门", "Not opened"),
+    "outcome_try_another": ("请换一种方式", "Please try another way"),
+    # Reasons (decision codes from the API; unknown codes are shown as they are)
+    "reason_ok": ("验证通过", "Verified"),
+    "reason_unknown_credential": ("凭证无效", "This credential is not known"),
+    "reason_wrong_pin": ("住户编号或密码错误", "Wrong resident number or PIN"),
+    "reason_expired": ("凭证已过期", "This credential has expired"),
+    "reason_used": ("验证码已使用", "This code was already used"),
+    "reason_revoked": ("凭证已停用", "This credential was revoked"),
+    "reason_locked": ("尝试次数过多，已暂时锁定", "Too many tries: locked for a while"),
+    "reason_gate_does_not_accept": ("此门不支持该方式", "This gate does not accept that"),
+    "reason_subject_inactive": ("住户已停用", "This resident is no longer active"),
+    "reason_no_face": ("未检测到人脸，请正视摄像头", "No face seen: look at the camera"),
+    "reason_multiple_faces": ("画面中有多张人脸", "More than one face in view"),
+    "reason_face_too_small": ("请靠近一些", "Please come closer"),
+    "reason_poor_quality": ("画面不清晰，请重试", "The picture is unclear: try again"),
+    "reason_not_recognized": ("未识别到已登记的人脸", "Face not recognized"),
+    "reason_unknown_face": ("未识别到已登记的人脸", "Face not recognized"),
+    "reason_no_match": ("未识别到已登记的人脸", "Face not recognized"),
+    "reason_no_consent": ("没有有效的人脸识别同意", "No valid consent to face recognition"),
+    "reason_consent_withdrawn": ("人脸识别同意已撤回", "Consent to face recognition withdrawn"),
+    "reason_liveness_failed": ("活体检测未通过", "Liveness check failed"),
+    "reason_rate_limited": ("尝试过于频繁，请稍后再试", "Too many tries: wait a moment"),
+    "reason_not_accepted": ("此门不支持该方式", "This gate does not accept that"),
+}
+
+
+def choose_language(query: str | None, cookie: str | None) -> Language:
+    """The query's language if it names one, else the remembered one, else Chinese."""
+    for candidate in (query, cookie):
+        if candidate in {language.value for language in Language}:
+            return Language(candidate)
+    return DEFAULT_LANGUAGE
+
+
+#: The notice's fields, labelled in each language whatever the page's language is.
+NOTICE_FIELDS = (
+    "purpose",
+    "method",
+    "scope",
+    "retention",
+    "storage_location",
+    "processor",
+    "contact",
+    "withdrawal",
+)
+
+
+def notice_labels() -> dict[str, list[tuple[str, str]]]:
+    """``{"zh": [(field, label), ...], "en": [...]}``, in the notice's order, for showing
+    the notice in both languages."""
+    return {
+        language.value: [(field, strings(language)[f"notice_{field}"]) for field in NOTICE_FIELDS]
+        for language in Language
+    }
+
+
+def strings(language: Language) -> dict[str, str]:
+    """Every page string in ``language``."""
+    index = 0 if language is Language.ZH else 1
+    return {key: pair[index] for key, pair in STRINGS.items()}

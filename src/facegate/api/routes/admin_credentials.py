@@ -1,0 +1,98 @@
+"""Admin: a subject's cards, PINs and one-time codes, self-service sign-in codes, and
+face enrollment from uploaded images."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+
+from facegate.api.decision import PIPELINE_LOCK
+from facegate.api.deps import State, StoreDep
+from facegate.api.routes.admin_scope import SiteAdmin, SiteSubject, actor_of, read_images
+from facegate.api.schemas.credentials import CardIn, CredentialOut, IssuedCodeOut, PinIn
+from facegate.api.schemas.subjects import EnrollmentOut
+from facegate.errors import NotFoundError
+from facegate.recognition import enroll_images
+from facegate.store.accounts import SIGNIN_CODE_TTL
+from facegate.store.schema import utcnow
+from facegate.store.site_reads import credential_site_code
+
+router = APIRouter(prefix="/api/v1/sites/{site}", tags=["admin: credentials"])
+
+
+@router.get("/subjects/{subject_id}/credentials", response_model=list[CredentialOut])
+def list_credentials(subject: SiteSubject, store: StoreDep) -> list[CredentialOut]:
+    """Role: the site's administrator. Metadata only: never a number, PIN or hash."""
+    return [CredentialOut.of(c) for c in store.credentials.list_for_subject(subject.id)]
+
+
+@router.post(
+    "/subjects/{subject_id}/credentials/card", response_model=CredentialOut, status_code=201
+)
+def issue_card(
+    subject: SiteSubject, body: CardIn, store: StoreDep, admin: SiteAdmin
+) -> CredentialOut:
+    """Role: the site's administrator."""
+    info = store.credentials.issue_card(subject.id, body.card_number, actor_of(admin))
+    return CredentialOut.of(info)
+
+
+@router.post(
+    "/subjects/{subject_id}/credentials/pin", response_model=CredentialOut, status_code=201
+)
+def set_pin(subject: SiteSubject, body: PinIn, store: StoreDep, admin: SiteAdmin) -> CredentialOut:
+    """Role: the site's administrator. Replaces the subject's PIN (6-12 digits)."""
+    return CredentialOut.of(store.credentials.set_pin(subject.id, body.pin, actor_of(admin)))
+
+
+@router.post(
+    "/subjects/{subject_id}/credentials/otp", response_model=IssuedCodeOut, status_code=201
+)
+def issue_otp(subject: SiteSubject, store: StoreDep, admin: SiteAdmin) -> IssuedCodeOut:
+    """Role: the site's administrator. A one-time gate code, shown once."""
+    issued = store.credentials.issue_otp(subject.id, actor_of(admin))
+    return IssuedCodeOut(code=issued.code, expires_at=issued.expires_at)
+
+
+@router.delete("/credentials/{credential_id}", response_model=CredentialOut)
+def revoke_credential(
+    site: str, credential_id: str, store: StoreDep, admin: SiteAdmin
+) -> CredentialOut:
+    """Role: the site's administrator. Another site's credential answers 404."""
+    if credential_site_code(store, credential_id) != site:
+        raise NotFoundError(f"no credential with id {credential_id}")
+    return CredentialOut.of(store.credentials.revoke(credential_id, actor_of(admin)))
+
+
+@router.post("/subjects/{subject_id}/signin-codes", response_model=IssuedCodeOut, status_code=201)
+def issue_signin_code(subject: SiteSubject, store: StoreDep, admin: SiteAdmin) -> IssuedCodeOut:
+    """Role: the site's administrator. A self-service sign-in code for the resident, shown
+    once: the front desk hands it over."""
+    started = utcnow()
+    code = store.accounts.issue_signin_code(subject.id, actor=actor_of(admin))
+    return IssuedCodeOut(code=code, expires_at=started + SIGNIN_CODE_TTL)
+
+
+@router.post("/subjects/{subject_id}/enrollments", response_model=EnrollmentOut, status_code=201)
+def enroll(
+    subject: SiteSubject,
+    images: Annotated[list[UploadFile], File(description="one face per image, JPEG or PNG")],
+    state: State,
+    admin: SiteAdmin,
+) -> EnrollmentOut:
+    """Role: the site's administrator. One template per image, all or none; needs the
+    subject's consent. Images are decoded within the pixel limit and then dropped."""
+    data = read_images(images, state.settings.max_upload_bytes)
+    # Consent first: face data of a subject without it must not even be computed.
+    state.store.check_enrollment_allowed(subject.id)
+    with PIPELINE_LOCK:
+        ids = enroll_images(
+            state.store,
+            state.pipeline,
+            subject.id,
+            data,
+            actor_of(admin),
+            max_pixels=state.settings.max_image_pixels,
+        )
+    return EnrollmentOut(subject_id=subject.id, enrolled=len(ids))

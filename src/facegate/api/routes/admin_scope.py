@@ -1,0 +1,72 @@
+"""What every admin route shares: the admin of the site in the path, and that site's
+subjects only. Another site's subject answers 404, exactly like an unknown id."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+from fastapi import Depends, UploadFile
+
+from facegate.api.deps import Admin, StoreDep, require_site
+from facegate.api.errors import ApiError
+from facegate.errors import NotFoundError
+from facegate.store import Store
+from facegate.store.accounts import SessionInfo
+from facegate.store.records import SubjectInfo
+
+#: Images per enrollment request.
+MAX_IMAGES = 10
+
+
+def site_admin(site: str, session: Admin) -> SessionInfo:
+    """The signed-in administrator, if ``site`` (the path's) is theirs; else 403."""
+    require_site(session, site)
+    return session
+
+
+SiteAdmin = Annotated[SessionInfo, Depends(site_admin)]
+
+
+def actor_of(session: SessionInfo) -> str:
+    """The audit actor of a signed-in principal: ``admin:<id>`` or ``resident:<subject>``."""
+    return f"{session.role.value}:{session.principal_id}"
+
+
+def site_subject(store: Store, site: str, subject_id: str) -> SubjectInfo:
+    """The subject, if it belongs to ``site``; ``NotFoundError`` otherwise."""
+    subject = store.get_subject(subject_id)
+    if subject.site_code != site:
+        raise NotFoundError(f"no subject with id {subject_id}")
+    return subject
+
+
+def subject_of(site: str, subject_id: str, store: StoreDep, _: SiteAdmin) -> SubjectInfo:
+    """Dependency form of ``site_subject``, after the site check."""
+    return site_subject(store, site, subject_id)
+
+
+SiteSubject = Annotated[SubjectInfo, Depends(subject_of)]
+
+
+def read_images(images: list[UploadFile], max_bytes: int) -> list[bytes]:
+    """The uploaded images' bytes, each read at most ``max_bytes`` (+1 to tell it is over)."""
+    if not images:
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_request", "no images were sent")
+    if len(images) > MAX_IMAGES:
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            f"at most {MAX_IMAGES} images per request",
+        )
+    out = []
+    for image in images:
+        data = image.file.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ApiError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                "request_too_large",
+                f"an image is over {max_bytes} bytes",
+            )
+        out.append(data)
+    return out

@@ -1,0 +1,126 @@
+"""Admin: the site, its subjects, their consents and their data export."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import APIRouter
+
+from facegate.api.deps import StoreDep
+from facegate.api.errors import ApiError
+from facegate.api.routes.admin_scope import SiteAdmin, SiteSubject, actor_of
+from facegate.api.schemas.consents import ConsentIn, ConsentOut, WithdrawalOut, WithdrawIn
+from facegate.api.schemas.subjects import (
+    DeletionReceiptOut,
+    MoveOutOut,
+    SiteOut,
+    SubjectIn,
+    SubjectOut,
+)
+from facegate.store.records import DeletionReason
+from facegate.store.schema import utcnow
+
+router = APIRouter(prefix="/api/v1/sites/{site}", tags=["admin: subjects"])
+
+
+@router.get("", response_model=SiteOut)
+def get_site(site: str, store: StoreDep, _: SiteAdmin) -> SiteOut:
+    """Role: the site's administrator."""
+    return SiteOut.of(store.get_site(site))
+
+
+@router.get("/subjects", response_model=list[SubjectOut])
+def list_subjects(
+    site: str, store: StoreDep, _: SiteAdmin, include_deleted: bool = False
+) -> list[SubjectOut]:
+    """Role: the site's administrator. Residents, visitors and their consent status."""
+    return [SubjectOut.of(s) for s in store.list_subjects(site, include_deleted=include_deleted)]
+
+
+@router.post("/subjects", response_model=SubjectOut, status_code=201)
+def add_subject(site: str, body: SubjectIn, store: StoreDep, admin: SiteAdmin) -> SubjectOut:
+    """Role: the site's administrator. Registers a subject (no consent, no face yet)."""
+    if body.born is None and not body.adult:
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "give born (to tell a child under 14) or state adult: true",
+        )
+    subject = store.add_subject(
+        site,
+        body.name,
+        body.kind,
+        date_of_birth=body.born,
+        expires_at=body.expires,
+        actor=actor_of(admin),
+    )
+    return SubjectOut.of(subject)
+
+
+@router.get("/subjects/{subject_id}", response_model=SubjectOut)
+def get_subject(subject: SiteSubject) -> SubjectOut:
+    """Role: the site's administrator."""
+    return SubjectOut.of(subject)
+
+
+@router.delete("/subjects/{subject_id}", response_model=DeletionReceiptOut)
+def delete_subject(
+    subject: SiteSubject,
+    store: StoreDep,
+    admin: SiteAdmin,
+    reason: DeletionReason = DeletionReason.REQUEST,
+) -> DeletionReceiptOut:
+    """Role: the site's administrator. Erases the subject (R-23); returns the receipt."""
+    receipt = store.delete_subject(subject.id, reason=reason, actor=actor_of(admin))
+    return DeletionReceiptOut.of(receipt)
+
+
+@router.post("/subjects/{subject_id}/move-out", response_model=MoveOutOut)
+def move_out(subject: SiteSubject, store: StoreDep, admin: SiteAdmin) -> MoveOutOut:
+    """Role: the site's administrator. Face entry stops now; data purged after retention."""
+    when = store.retention.record_move_out(subject.id, actor=actor_of(admin))
+    return MoveOutOut(subject_id=subject.id, moved_out_at=when)
+
+
+@router.get("/subjects/{subject_id}/consents", response_model=list[ConsentOut])
+def list_consents(subject: SiteSubject, store: StoreDep) -> list[ConsentOut]:
+    """Role: the site's administrator."""
+    now = utcnow()
+    return [ConsentOut.of(c, now) for c in store.consents.list(subject.id)]
+
+
+@router.post("/subjects/{subject_id}/consents", response_model=ConsentOut, status_code=201)
+def record_consent(
+    site: str, subject: SiteSubject, body: ConsentIn, store: StoreDep, admin: SiteAdmin
+) -> ConsentOut:
+    """Role: the site's administrator. Records a written consent collected at the desk,
+    for the site's current notice."""
+    version = store.notices.current(site).version
+    record = store.consents.record(
+        subject.id,
+        version,
+        body.method,
+        body.evidence,
+        guardian_id=body.guardian_id,
+        actor=actor_of(admin),
+    )
+    return ConsentOut.of(record, utcnow())
+
+
+@router.post("/subjects/{subject_id}/consents/withdraw", response_model=WithdrawalOut)
+def withdraw_consents(
+    subject: SiteSubject, store: StoreDep, admin: SiteAdmin, body: WithdrawIn | None = None
+) -> WithdrawalOut:
+    """Role: the site's administrator. Withdraws every consent; face data is erased."""
+    guardian = None if body is None else body.guardian_id
+    withdrawal = store.consents.withdraw_all(
+        subject.id, actor=actor_of(admin), guardian_id=guardian
+    )
+    return WithdrawalOut.of(withdrawal)
+
+
+@router.get("/subjects/{subject_id}/export")
+def export_subject(subject: SiteSubject, store: StoreDep, admin: SiteAdmin) -> dict[str, Any]:
+    """Role: the site's administrator. Everything stored about the subject (no templates)."""
+    return store.exports.subject_export(subject.id, actor_of(admin))

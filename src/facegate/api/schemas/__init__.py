@@ -1,0 +1,1 @@
+"""Request and response bodies, split by direction (``*In`` in, ``*Out`` out)."""

@@ -1,0 +1,26 @@
+"""Gate device bodies: a decision and a kiosk self-enrollment (responses only; the requests
+are multipart forms). Nothing here carries a score, a template or a name."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from facegate.store.records import CredentialKind, GateOutcome
+
+
+class DecisionOut(BaseModel):
+    """What the gate does, why (a stable reason code), and which other ways in it takes."""
+
+    outcome: GateOutcome
+    reason: str = Field(description="stable reason code, e.g. ok, no_face, wrong_pin, used")
+    decision_id: int = Field(description="the audit event that records this decision")
+    alternatives: list[CredentialKind] = Field(
+        description="the non-face credentials this gate accepts (never empty)"
+    )
+
+
+class KioskEnrollmentOut(BaseModel):
+    """A resident enrolled their face at the kiosk."""
+
+    enrolled: int
+    subject_id: str

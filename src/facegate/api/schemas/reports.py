@@ -1,0 +1,101 @@
+"""What an administrator reads about a site: decisions, audit, retention, compliance,
+impact assessments. No scores, no templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from facegate.store.assessments import AssessmentInfo
+from facegate.store.audit import AuditRecord, DetailValue
+
+
+class DecisionOut(BaseModel):
+    """One gate decision from the audit log."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject_id: str | None
+    detail: dict[str, DetailValue]
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> DecisionOut:
+        return cls(
+            id=record.id,
+            at=record.at,
+            actor=record.actor,
+            action=record.action,
+            subject_id=record.subject_id,
+            detail=record.detail,
+        )
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    events_checked: int
+    first_bad_event_id: int | None
+    reason: str | None
+
+
+class RetentionOut(BaseModel):
+    """This site's share of one retention run."""
+
+    ran_at: datetime
+    #: Erasures at this site, by reason (move_out, expiry, withdrawal...).
+    erased: dict[str, int]
+    receipts: list[str]
+
+
+class LiveCheckOut(BaseModel):
+    name: str
+    rules: list[str]
+    status: str
+    explanation: str
+
+
+class RuleEntryOut(BaseModel):
+    rule: str
+    title: str
+    status: str
+    status_note: str
+    live_status: str | None
+    live_note: str
+
+
+class ComplianceOut(BaseModel):
+    site: str
+    generated_at: datetime
+    facegate_version: str
+    entries: list[RuleEntryOut]
+    live_checks: list[LiveCheckOut]
+    notes: list[str]
+
+
+class AssessmentIn(BaseModel):
+    assessor: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=4000)
+    assessed_at: datetime | None = None
+    document_sha256: str | None = Field(default=None, max_length=64)
+
+
+class AssessmentOut(BaseModel):
+    id: str
+    assessed_at: datetime
+    assessor: str
+    summary: str
+    retain_until: datetime
+    recorded_by: str
+
+    @classmethod
+    def of(cls, info: AssessmentInfo) -> AssessmentOut:
+        return cls(
+            id=info.id,
+            assessed_at=info.assessed_at,
+            assessor=info.assessor,
+            summary=info.summary,
+            retain_until=info.retain_until,
+            recorded_by=info.recorded_by,
+        )

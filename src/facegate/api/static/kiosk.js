@@ -1,0 +1,210 @@
+// The gate kiosk: camera frames to POST /api/v1/decisions (face) every ~1.5 s, the result
+// shown big with its reason, and always the non-face ways in (PIN pad, one-time code, card).
+// Enroll mode: the resident types their self-service code and frames go to /enrollments.
+// The gate code and device key come in the URL fragment (#gate=...&key=...), which never
+// reaches the server's logs, and are kept in sessionStorage.
+"use strict";
+(() => {
+  const { t, api, reasonText, say } = window.FG;
+  const $ = (id) => document.getElementById(id);
+  const FRAME_INTERVAL_MS = 1500;
+  const RESULT_HOLD_MS = 3000;
+  const ENROLL_FRAMES = 3;
+  const MIN_MEAN = 10; // the fake camera's (and many real ones') first frames are black
+  //: Face answers that mean "keep looking at the camera" rather than a final decision.
+  const RETRY_REASONS = new Set(["no_face", "poor_quality"]);
+
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  for (const name of ["gate", "key"]) {
+    if (fragment.get(name)) sessionStorage.setItem("fg_kiosk_" + name, fragment.get(name));
+  }
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  const gate = sessionStorage.getItem("fg_kiosk_gate");
+  const key = sessionStorage.getItem("fg_kiosk_key");
+  const configured = Boolean(gate && key);
+  $("not-configured").hidden = configured;
+
+  const video = $("camera");
+  const canvas = $("frame");
+  const prompt = $("prompt");
+  let mode = "gate";
+  let busy = false;
+  let holdUntil = 0;
+  window.frameReady = false;
+  window.lastDecision = null;
+  window.lastEnrollment = null;
+  window.decisionCount = 0;
+
+  /** Draw the current frame on the canvas; its mean brightness (0-255) for tests. */
+  window.grab = () => {
+    if (!window.frameReady) return { mean: 0, width: 0, height: 0 };
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(video, 0, 0);
+    const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < pixels.length; i += 4 * 16) {
+      sum += pixels[i] + pixels[i + 1] + pixels[i + 2];
+      count += 3;
+    }
+    return { mean: count ? sum / count : 0, width: canvas.width, height: canvas.height };
+  };
+
+  const jpeg = () => new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
+
+  async function frame() {
+    const grabbed = window.grab();
+    return grabbed.mean > MIN_MEAN ? jpeg() : null;
+  }
+
+  function setMode(next) {
+    mode = next;
+    $("mode-gate").setAttribute("aria-pressed", String(next === "gate"));
+    $("mode-enroll").setAttribute("aria-pressed", String(next === "enroll"));
+    $("enroll-panel").hidden = next !== "enroll";
+    $("alt-form").hidden = next !== "alt";
+    prompt.textContent = t("look_at_camera");
+  }
+
+  function showResult(outcome, title, reason) {
+    const result = $("result");
+    result.dataset.outcome = outcome;
+    $("result-title").textContent = title;
+    $("result-reason").textContent = reason;
+    result.hidden = false;
+    holdUntil = Date.now() + RESULT_HOLD_MS;
+  }
+
+  function showDecision(decision) {
+    window.lastDecision = decision;
+    window.decisionCount += 1;
+    showResult(decision.outcome, t("outcome_" + decision.outcome), reasonText(decision.reason));
+  }
+
+  function showError(error) {
+    const reason = error.status === 429 ? t("reason_rate_limited") : error.message;
+    window.lastDecision = { outcome: "error", reason: error.code || String(error.status) };
+    showResult("deny", t("error"), reason);
+  }
+
+  async function faceTick() {
+    if (!configured || mode !== "gate" || busy || Date.now() < holdUntil) return;
+    if (Date.now() >= holdUntil) $("result").hidden = true;
+    const blob = await frame();
+    if (!blob) return;
+    busy = true;
+    const form = new FormData();
+    form.append("gate", gate);
+    form.append("kind", "face");
+    form.append("image", blob, "frame.jpg");
+    try {
+      const decision = await api("POST", "/decisions", { form, token: key });
+      window.lastAttempt = decision;
+      if (decision.outcome !== "open" && RETRY_REASONS.has(decision.reason)) {
+        prompt.textContent = reasonText(decision.reason);
+      } else if (mode === "gate") {
+        prompt.textContent = t("look_at_camera");
+        showDecision(decision);
+      }
+    } catch (error) {
+      showError(error);
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function startCamera() {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(
+        { video: { width: 640, height: 480 }, audio: false });
+      video.srcObject = stream;
+      video.addEventListener("loadeddata", () => { window.frameReady = true; }, { once: true });
+      await video.play().catch(() => undefined);
+    } catch (error) {
+      prompt.textContent = t("camera_unavailable");
+    }
+  }
+
+  // Enroll mode: a few frames, a moment apart, with the resident's sign-in code.
+  $("enroll-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!configured || busy) return;
+    busy = true;
+    const code = $("enroll-code").value.trim();
+    const form = new FormData();
+    form.append("gate", gate);
+    form.append("code", code);
+    try {
+      let taken = 0;
+      for (let tries = 0; taken < ENROLL_FRAMES && tries < 40; tries += 1) {
+        const blob = await frame();
+        if (blob) { form.append("images", blob, "enroll-" + taken + ".jpg"); taken += 1; }
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      if (!taken) throw Object.assign(new Error(t("camera_unavailable")), { status: 0 });
+      const enrolled = await api("POST", "/enrollments", { form, token: key });
+      window.lastEnrollment = enrolled;
+      $("enroll-code").value = "";
+      showResult("enrolled", t("enrolled"), String(enrolled.enrolled));
+      setTimeout(() => setMode("gate"), RESULT_HOLD_MS);
+    } catch (error) {
+      window.lastEnrollment = { error: error.code || String(error.status) };
+      showError(error);
+    } finally {
+      busy = false;
+    }
+  });
+
+  // The non-face ways in: always on screen, whatever the camera does.
+  let altKind = null;
+  for (const choice of document.querySelectorAll(".alt-buttons button")) {
+    choice.addEventListener("click", () => {
+      altKind = choice.dataset.kind;
+      setMode("alt");
+      $("alt-subject-label").hidden = altKind !== "pin";
+      $("alt-subject").required = altKind === "pin";
+      $("alt-secret-label").textContent = t("use_" + altKind);
+      $("alt-secret").type = altKind === "pin" ? "password" : "text";
+      $("alt-secret").inputMode = altKind === "card" ? "text" : "numeric";
+      $("alt-secret").value = "";
+      $("keypad").hidden = altKind === "card";
+      (altKind === "pin" ? $("alt-subject") : $("alt-secret")).focus();
+    });
+  }
+  for (const digit of document.querySelectorAll("#keypad [data-digit]")) {
+    digit.addEventListener("click", () => { $("alt-secret").value += digit.dataset.digit; });
+  }
+  $("keypad-clear").addEventListener("click", () => { $("alt-secret").value = ""; });
+  $("alt-back").addEventListener("click", () => setMode("gate"));
+  $("alt-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!configured || !altKind) return;
+    const form = new FormData();
+    form.append("gate", gate);
+    form.append("kind", altKind);
+    form.append("secret", $("alt-secret").value.trim());
+    if (altKind === "pin") form.append("subject_id", $("alt-subject").value.trim());
+    busy = true;
+    try {
+      showDecision(await api("POST", "/decisions", { form, token: key }));
+      $("alt-secret").value = "";
+    } catch (error) {
+      showError(error);
+    } finally {
+      busy = false;
+    }
+  });
+
+  $("mode-gate").addEventListener("click", () => setMode("gate"));
+  $("mode-enroll").addEventListener("click", () => setMode("enroll"));
+  if (fragment.get("mode") === "enroll") setMode("enroll");
+
+  startCamera();
+  setInterval(() => { faceTick().catch(showError); }, FRAME_INTERVAL_MS);
+  setInterval(() => {
+    if (mode === "gate" && Date.now() >= holdUntil) $("result").hidden = true;
+  }, 500);
+  say(prompt, configured ? t("look_at_camera") : t("kiosk_not_configured"));
+})();

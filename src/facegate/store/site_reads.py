@@ -1,0 +1,64 @@
+"""Reads the web service needs to keep each administrator inside their own site.
+
+Functions over an open ``Store`` (not a store module): which site a credential belongs
+to, and a site's recent gate decisions from the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from facegate.errors import NotFoundError
+from facegate.store.audit import DECISION_ACTIONS, AuditRecord
+from facegate.store.checks import check_id
+from facegate.store.queries import site_by_code
+from facegate.store.schema import AuditEvent, Credential, Site, Subject
+from facegate.store.service import Store
+
+#: The most decisions one read returns.
+MAX_RECENT_DECISIONS = 500
+
+
+def credential_site_code(store: Store, credential_id: str) -> str:
+    """The code of the site whose subject holds ``credential_id``; ``NotFoundError`` if none."""
+    check_id(credential_id, "credential id")
+    with store.reading() as session:
+        code = session.scalar(
+            select(Site.code)
+            .join(Subject, Subject.site_id == Site.id)
+            .join(Credential, Credential.subject_id == Subject.id)
+            .where(Credential.id == credential_id)
+        )
+    if code is None:
+        raise NotFoundError(f"no credential with id {credential_id}")
+    return code
+
+
+def recent_decisions(store: Store, site_code: str, limit: int) -> list[AuditRecord]:
+    """The site's latest gate decisions, newest first (at most ``MAX_RECENT_DECISIONS``)."""
+    limit = max(0, min(limit, MAX_RECENT_DECISIONS))
+    with store.reading() as session:
+        site = site_by_code(session, site_code)
+        events = session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.site_id == site.id,
+                AuditEvent.action.in_([action.value for action in DECISION_ACTIONS]),
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+        return [
+            AuditRecord(
+                id=event.id,
+                at=event.at,
+                actor=event.actor,
+                action=event.action,
+                site_id=event.site_id,
+                subject_id=event.subject_id,
+                detail=json.loads(event.detail),
+            )
+            for event in events
+        ]

@@ -1,0 +1,84 @@
+"""The admin console's tools: credentials, audit verification, retention, decisions, the
+compliance report and the notice editor, each through the page against the live API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from facegate.store import SubjectKind
+from tests.browser.conftest import ADMIN_PASSWORD, ADMIN_USER, SITE, LiveSite
+from tests.store.helpers import OPERATOR
+
+CARD = "04A1B2C3D4"
+
+
+def sign_in_admin(page: Page, live: LiveSite) -> None:
+    page.goto(live.url + "/admin?lang=en")
+    page.fill("#admin-signin [name=username]", ADMIN_USER)
+    page.fill("#admin-signin [name=password]", ADMIN_PASSWORD)
+    page.click("#admin-signin button[type=submit]")
+    expect(page.locator("#console")).to_be_visible()
+
+
+def test_admin_issues_a_pin_a_card_and_a_one_time_code(page: Page, live: LiveSite) -> None:
+    subject = live.store.add_subject(SITE, "Zhao Liu", SubjectKind.RESIDENT, actor=OPERATOR)
+    sign_in_admin(page, live)
+    row = page.locator(f'#residents tr[data-subject-id="{subject.id}"]')
+    expect(row).to_contain_text("Active")
+
+    row.get_by_role("button", name="Set PIN").click()
+    page.fill("#credential-form [name=secret]", "730415")
+    page.click("#credential-form button[type=submit]")
+    expect(page.locator("#console-message")).to_have_text("Done: Set PIN · Zhao Liu")
+    row.get_by_role("button", name="Register card").click()
+    page.fill("#credential-form [name=secret]", CARD)
+    page.click("#credential-form button[type=submit]")
+    expect(page.locator("#console-message")).to_have_text("Done: Register card · Zhao Liu")
+    row.get_by_role("button", name="Issue one-time code").click()
+    expect(page.locator("#secret-label")).to_have_text("One-time code")
+    assert page.locator("#secret-value").inner_text().isdigit()
+
+    kinds = sorted(c.kind.value for c in live.store.credentials.list_for_subject(subject.id))
+    assert kinds == ["card", "otp", "pin"]
+
+
+def test_admin_verifies_the_audit_runs_retention_and_opens_the_report(
+    page: Page, live: LiveSite, artifacts: Path
+) -> None:
+    sign_in_admin(page, live)
+    page.click("#verify-audit")
+    expect(page.locator("#audit-result")).to_contain_text("✔")
+    page.click("#run-retention")
+    expect(page.locator("#retention-result")).to_contain_text("✔")
+    page.click("#refresh-decisions")
+    expect(page.locator("#console-message")).to_have_text("")
+
+    href = page.locator("#compliance-link").get_attribute("href")
+    assert href == f"/api/v1/sites/{SITE}/compliance?format=html"
+    report = page.request.get(live.url + href)
+    assert report.status == 200
+    assert "R-02" in report.text()
+    page.screenshot(path=artifacts / "admin-tools-en.png", full_page=True)
+
+
+def test_admin_publishes_a_notice_version_from_the_editor(page: Page, live: LiveSite) -> None:
+    sign_in_admin(page, live)
+    current = live.store.notices.current(SITE)
+    editor = page.locator("#notice-form [name=content]")
+    expect(page.locator("#notice-current")).to_have_text(current.version)
+    prefilled = json.loads(editor.input_value())
+    assert prefilled == json.loads(current.content.to_json())
+
+    page.fill("#notice-form [name=content]", "{not json")
+    page.fill("#notice-form [name=version]", "2026-2")
+    page.click("#notice-form button[type=submit]")
+    expect(page.locator("#console-message")).to_have_text("That is not valid JSON")
+
+    prefilled["texts"]["en"]["contact"] = "front desk, room 101"
+    page.fill("#notice-form [name=content]", json.dumps(prefilled))
+    page.click("#notice-form button[type=submit]")
+    expect(page.locator("#notice-current")).to_have_text("2026-2")
+    assert live.store.notices.current(SITE).version == "2026-2"
