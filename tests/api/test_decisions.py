@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from facegate.api.liveness import LivenessCheck, LivenessResult
 from facegate.api.routes.device import liveness_check
 from facegate.fixtures import encode_png, no_face
-from facegate.store import Store
+from facegate.store import Store, SubjectKind
 from facegate.store.audit import AuditAction
 from facegate.store.records import LivenessLevel
 from facegate.vision.image import RGBImage
@@ -24,6 +24,7 @@ from tests.api.gate_helpers import (
     enrolled_resident,
     use_pipeline,
 )
+from tests.api.signin import API, admin_token, bearer, resident_token
 from tests.store.helpers import OPERATOR, consented_subject
 
 ALL_ALTERNATIVES = ["card", "pin", "otp"]
@@ -252,3 +253,37 @@ def test_metrics_count_decisions_by_outcome(client: TestClient, store: Store, se
     assert 'facegate_decisions_total{kind="card",outcome="open"} 2.0' in text
     assert 'facegate_decisions_total{kind="card",outcome="deny"} 1.0' in text
     assert 'facegate_decision_latency_seconds_count{kind="card"} 3.0' in text
+
+
+@pytest.mark.rule("R-11")
+def test_a_pin_opens_with_the_resident_number_shown_on_the_me_page(
+    client: TestClient, store: Store, setup: Setup
+) -> None:
+    subject = store.add_subject(SITE, "Li Si", SubjectKind.RESIDENT, actor=OPERATOR)
+    store.credentials.set_pin(subject.id, "402917", actor=OPERATOR)
+    me = client.get(f"{API}/me", headers=bearer(resident_token(client, store, SITE, subject.id)))
+    number = me.json()["subject"]["resident_number"]
+    assert number == subject.resident_number
+    assert len(number) == 6
+    assert number.isdigit()
+    key = setup.device_key
+    opened = decide(client, key, "pin", secret="402917", resident_number=number)
+    _assert_decision(opened.json(), "open", "ok")
+    # A wrong PIN and a resident number nobody has get the same answer.
+    unknown = "100000" if number != "100000" else "100001"
+    wrong_pin = decide(client, key, "pin", secret="111333", resident_number=number)
+    wrong_number = decide(client, key, "pin", secret="402917", resident_number=unknown)
+    assert wrong_pin.status_code == wrong_number.status_code == 200
+    _assert_decision(wrong_pin.json(), "deny", "wrong_pin")
+    _assert_decision(wrong_number.json(), "deny", "wrong_pin")
+    # Both at once, or a number that is not six digits, is a malformed request.
+    both = decide(
+        client, key, "pin", secret="402917", resident_number=number, subject_id=subject.id
+    )
+    assert both.status_code == 422
+    assert decide(client, key, "pin", secret="402917", resident_number="12x").status_code == 422
+    # The admin console lists it too.
+    admin = client.get(
+        f"{API}/sites/{SITE}/subjects", headers=bearer(admin_token(client, f"admin@{SITE}"))
+    )
+    assert {s["id"]: s["resident_number"] for s in admin.json()}[subject.id] == number

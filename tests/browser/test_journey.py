@@ -79,6 +79,10 @@ def test_admin_signs_in_registers_a_resident_and_issues_a_signin_code(
     expect(row).to_contain_text("未同意")
     subject_id = row.get_attribute("data-subject-id")
     assert subject_id is not None
+    number = live.store.get_subject(subject_id).resident_number
+    assert number is not None
+    expect(row).to_have_attribute("data-resident-number", number)
+    expect(row).to_contain_text(number)
 
     row.get_by_role("button", name="发放自助登录码").click()
     expect(page.locator("#secret-output")).to_be_visible()
@@ -165,15 +169,20 @@ def test_resident_without_face_recognition_enters_with_a_pin(
     page.fill("#pin-form [name=pin]", PIN)
     page.click("#pin-form button[type=submit]")
     expect(page.locator("#me-message")).to_have_text("密码已设置")
-    resident_number = page.locator("#me-id").inner_text()
-    assert resident_number == subject.id
+    # The six-digit resident number, not the 32-hex id, is what the page gives to type.
+    resident_number = page.locator("#me-number").inner_text()
+    assert resident_number == subject.resident_number
+    assert len(resident_number) == 6
+    assert resident_number.isdigit()
 
     page.goto(live.kiosk_url())
     page.click("#alt-pin")
     expect(page.locator("#alt-form")).to_be_visible()
-    page.fill("#alt-subject", resident_number)
-    for digit in PIN:
+    expect(page.locator("#alt-pin")).to_have_text("住户编号 + 密码")
+    # All on the keypad: the resident number, then (moving on by itself) the PIN.
+    for digit in resident_number + PIN:
         page.click(f'#keypad [data-digit="{digit}"]')
+    expect(page.locator("#alt-subject")).to_have_value(resident_number)
     page.evaluate("window.lastDecision = null")
     page.click("#alt-submit")
     page.wait_for_function("window.lastDecision !== null", timeout=10_000)

@@ -271,6 +271,82 @@ def test_a_pin_probe_learns_nothing_about_subjects(store: Store, gate: str) -> N
     assert answers == {(GateOutcome.DENY, CredentialReason.WRONG_PIN)}
 
 
+@pytest.mark.rule("R-11")
+def test_a_pin_opens_with_the_resident_number_in_place_of_the_subject_id(
+    store: Store, gate: str
+) -> None:
+    subject = _resident(store)
+    store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    store.create_site("other-site", "Other", actor=OPERATOR)
+    elsewhere = _resident(store, "Qian Qi", site_code="other-site")
+    store.credentials.set_pin(elsewhere.id, PIN, OPERATOR)
+    assert subject.resident_number is not None
+    assert elsewhere.resident_number is not None
+
+    def by_number(number: str, pin: str) -> CredentialDecision:
+        return store.credentials.check(
+            SITE_CODE, GATE, CredentialKind.PIN, pin, resident_number=number, actor=DEVICE
+        )
+
+    decision = by_number(subject.resident_number, PIN)
+    assert _answer(decision) == (GateOutcome.OPEN, CredentialReason.OK)
+    assert decision.subject_id == subject.id
+    unknown = next(
+        str(n)
+        for n in range(100_000, 1_000_000)
+        if str(n) not in {subject.resident_number, elsewhere.resident_number}
+    )
+    # A wrong PIN, a number nobody has and another site's number answer alike.
+    wrong = (GateOutcome.DENY, CredentialReason.WRONG_PIN)
+    answers = {
+        _answer(by_number(subject.resident_number, OTHER_PIN)),
+        _answer(by_number(unknown, PIN)),
+    }
+    if elsewhere.resident_number != subject.resident_number:
+        answers.add(_answer(by_number(elsewhere.resident_number, PIN)))
+    assert answers == {wrong}
+
+
+def test_a_pin_check_takes_exactly_one_of_subject_id_and_resident_number(
+    store: Store, gate: str
+) -> None:
+    subject = _resident(store)
+    assert subject.resident_number is not None
+    for subject_id, number in ((None, None), (subject.id, subject.resident_number)):
+        with pytest.raises(InvalidRecordError, match="subject id or the resident number"):
+            store.credentials.check(
+                SITE_CODE,
+                GATE,
+                CredentialKind.PIN,
+                PIN,
+                subject_id=subject_id,
+                resident_number=number,
+                actor=DEVICE,
+            )
+    for number in ("12a456", "1234567", ""):
+        with pytest.raises(InvalidRecordError, match="resident number"):
+            store.credentials.check(
+                SITE_CODE, GATE, CredentialKind.PIN, PIN, resident_number=number, actor=DEVICE
+            )
+    with pytest.raises(InvalidRecordError, match="names its owner"):
+        store.credentials.check(
+            SITE_CODE, GATE, CredentialKind.CARD, CARD, resident_number="123456", actor=DEVICE
+        )
+
+
+def test_resident_numbers_are_six_random_digits_unique_within_the_site(
+    store: Store, site: SiteInfo
+) -> None:
+    subjects = [_resident(store, f"Person {n}") for n in range(40)]
+    numbers = [s.resident_number for s in subjects]
+    assert all(n is not None and len(n) == 6 and n.isdigit() for n in numbers)
+    assert len(set(numbers)) == len(numbers)
+    assert store.get_subject(subjects[0].id).resident_number == numbers[0]
+    # Kept on the tombstone, so never handed to someone else.
+    store.delete_subject(subjects[0].id, "request", OPERATOR)
+    assert store.get_subject(subjects[0].id).resident_number == numbers[0]
+
+
 # One-time codes
 
 
@@ -483,7 +559,8 @@ def test_declining_or_withdrawing_face_consent_never_removes_entry(
 @pytest.mark.rule("R-11")
 def test_non_face_check_takes_only_the_credential(store: Store, gate: str) -> None:
     """Same gate as the face; each entry needs only the credential, nothing registered again."""
-    # The check path asks for where (site, gate), what (kind, secret), whose PIN, who asks.
+    # The check path asks for where (site, gate), what (kind, secret), whose PIN (by id or
+    # by the random resident number), who asks.
     assert list(inspect.signature(Credentials.check).parameters) == [
         "self",
         "site_code",
@@ -491,6 +568,7 @@ def test_non_face_check_takes_only_the_credential(store: Store, gate: str) -> No
         "kind",
         "secret",
         "subject_id",
+        "resident_number",
         "actor",
         "device",
     ]

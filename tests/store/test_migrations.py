@@ -53,7 +53,7 @@ def test_database_is_at_the_packaged_head(store: Store, settings: Settings) -> N
     engine = make_engine(settings.resolved_database_url)
     try:
         with engine.connect() as connection:
-            assert current_revision(connection) == head_revision() == "0003"
+            assert current_revision(connection) == head_revision() == "0004"
     finally:
         engine.dispose()
 
@@ -189,6 +189,15 @@ def test_a_revision_0001_database_with_data_upgrades_on_open(settings: Settings)
             1,
         )
         assert store.get_subject(str(old["gone"])).status is SubjectStatus.DELETED
+        # Revision 0004 gave every subject, tombstones too, its own resident number.
+        numbers = [
+            s.resident_number for s in store.list_subjects("old-garden", include_deleted=True)
+        ]
+        assert len(numbers) == 3
+        assert all(n is not None and len(n) == 6 and n.isdigit() for n in numbers)
+        assert len(set(numbers)) == 3
+        added = store.add_subject("old-garden", "Li Si", SubjectKind.RESIDENT)
+        assert added.resident_number not in numbers
         assert store.get_site("old-garden").name == "Old Garden"
         # The legacy consent is kept as a record but allows no face processing.
         (consent,) = store.consents.list(resident)

@@ -86,6 +86,7 @@ def decide_credential(
     kind: DecisionKind,
     secret: str,
     subject_id: str | None,
+    resident_number: str | None = None,
 ) -> GateDecision:
     """A card, PIN or one-time code at ``gate``; the store decides and audits it.
 
@@ -99,6 +100,7 @@ def decide_credential(
         CredentialKind(kind.value),
         secret,
         subject_id=subject_id,
+        resident_number=resident_number,
         actor=device_actor(device),
         device=device.id,
     )

@@ -44,7 +44,15 @@ from facegate.store.records import (
     GateOutcome,
     IssuedOtp,
 )
-from facegate.store.schema import HASH_LENGTH, Credential, Gate, Subject, new_id, utcnow
+from facegate.store.schema import (
+    HASH_LENGTH,
+    RESIDENT_NUMBER_DIGITS,
+    Credential,
+    Gate,
+    Subject,
+    new_id,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from facegate.store.service import Store
@@ -274,13 +282,16 @@ class Credentials(StoreModule):
         secret: str,
         *,
         subject_id: str | None = None,
+        resident_number: str | None = None,
         actor: str,
         device: str | None = None,
     ) -> CredentialDecision:
         """Decide whether a card, PIN or one-time code opens a gate; audits the decision.
 
         ``secret`` is the card number, PIN or code as presented. A card or code names its
-        owner itself; a PIN needs ``subject_id``. Nothing else is asked (R-11), and consent
+        owner itself; a PIN needs ``subject_id`` or the six-digit ``resident_number`` that a
+        person can type at a PIN pad. An unknown resident number costs the same work and
+        gets the same answer as a wrong PIN. Nothing else is asked (R-11), and consent
         to face processing is not consulted (R-08). A one-time code is spent in the same
         transaction that lets it open, so a replay is refused.
 
@@ -290,12 +301,17 @@ class Credentials(StoreModule):
         """
         credential_kind = _kind(kind)
         if credential_kind is CredentialKind.PIN:
-            if subject_id is None:
-                raise InvalidRecordError("a PIN is checked for a subject: give the subject id")
-            check_id(subject_id, "subject id")
+            if (subject_id is None) == (resident_number is None):
+                raise InvalidRecordError(
+                    "a PIN is checked for a subject: give the subject id or the resident number"
+                )
             presented = check_pin_attempt(secret)
+            if resident_number is not None:
+                subject_id = self._by_resident_number(site_code, gate_code, resident_number)
+            elif subject_id is not None:
+                check_id(subject_id, "subject id")
         else:
-            if subject_id is not None:
+            if subject_id is not None or resident_number is not None:
                 raise InvalidRecordError(
                     f"a {credential_kind.value} names its owner: no subject id"
                 )
@@ -348,6 +364,21 @@ class Credentials(StoreModule):
             subject_id=finding.subject_id if outcome is GateOutcome.OPEN else None,
             audit_event_id=event_id,
         )
+
+    def _by_resident_number(self, site_code: str, gate_code: str, number: str) -> str:
+        """The subject of the gate's site with that resident number; when there is none, a
+        fresh id that names no one, so the PIN check runs (and fails) just the same."""
+        number = number.strip()
+        if not number.isdigit() or len(number) > RESIDENT_NUMBER_DIGITS:
+            raise InvalidRecordError(f"a resident number is up to {RESIDENT_NUMBER_DIGITS} digits")
+        with self._store.reading() as session:
+            gate = gate_by_code(session, site_code, gate_code)
+            found = session.scalar(
+                select(Subject.id).where(
+                    Subject.site_id == gate.site_id, Subject.resident_number == number
+                )
+            )
+        return found if found is not None else new_id()
 
     def _keyed_pin(self, subject_id: str, pin: str) -> str:
         # What argon2 hashes: without the site key a stolen hash cannot be searched.

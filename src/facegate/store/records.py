@@ -140,6 +140,8 @@ class SubjectInfo:
     minor: bool = False
     moved_out_at: datetime | None = None
     expires_at: datetime | None = None
+    #: Six digits typed at the PIN pad instead of ``id`` (R-11); unique within the site.
+    resident_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ Privacy rules the database enforces on its own, whatever code writes to it:
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, date, datetime
 
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -55,6 +57,7 @@ from facegate.store.records import (
 ID_LENGTH = 32
 HASH_LENGTH = 64
 NAME_LENGTH = 200
+RESIDENT_NUMBER_DIGITS = 6
 ACTOR_LENGTH = 100
 MODEL_NAME_LENGTH = 64
 NOTICE_VERSION_LENGTH = 32
@@ -76,6 +79,11 @@ NAMING_CONVENTION = {
 def new_id() -> str:
     """A random UUID4 as 32 lowercase hex characters: ids never encode who someone is."""
     return uuid.uuid4().hex
+
+
+def new_resident_number() -> str:
+    """Six random digits (no leading zero): typed at the PIN pad, it encodes nobody."""
+    return str(100_000 + secrets.randbelow(900_000))
 
 
 def utcnow() -> datetime:
@@ -190,10 +198,16 @@ class Subject(Base):
             "kind = 'resident' OR expires_at IS NOT NULL OR status = 'deleted'",
             name="expiring_kind_has_end",
         ),
+        Index(None, "site_id", "resident_number", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
     site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    #: What a resident types at the PIN pad instead of the 32-hex id (R-11): six random
+    #: digits, unique within the site, derived from nothing personal. Kept on the tombstone
+    #: (it names no one) so that it is never handed to someone else. Every row has one since
+    #: revision 0004; the column is nullable only because SQLite adds columns that way.
+    resident_number: Mapped[str | None] = mapped_column(String(RESIDENT_NUMBER_DIGITS))
     display_name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     kind: Mapped[SubjectKind] = mapped_column(_enum(SubjectKind, "subject_kind"))
     status: Mapped[SubjectStatus] = mapped_column(

@@ -112,6 +112,7 @@ from facegate.store.schema import (
     SubjectKey,
     Template,
     new_id,
+    new_resident_number,
     utcnow,
 )
 from facegate.store.snapshots import Snapshots
@@ -328,6 +329,7 @@ class Store:
             subject = Subject(
                 id=new_id(),
                 site_id=site.id,
+                resident_number=_free_resident_number(session, site.id),
                 display_name=display_name,
                 kind=subject_kind,
                 status=SubjectStatus.ACTIVE,
@@ -846,6 +848,17 @@ def _active_subject(session: Session, subject_id: str) -> Subject:
     return subject
 
 
+def _free_resident_number(session: Session, site_id: str) -> str:
+    """A random resident number no subject of the site has (tombstones included)."""
+    while True:
+        number = new_resident_number()
+        taken = session.scalar(
+            select(Subject.id).where(Subject.site_id == site_id, Subject.resident_number == number)
+        )
+        if taken is None:
+            return number
+
+
 def _subject_infos(session: Session, *conditions: ColumnElement[bool]) -> list[SubjectInfo]:
     active_consent = (
         select(Consent.id)
@@ -875,6 +888,7 @@ def _subject_infos(session: Session, *conditions: ColumnElement[bool]) -> list[S
             minor=subject.minor_until is not None and utcnow().date() < subject.minor_until,
             moved_out_at=subject.moved_out_at,
             expires_at=subject.expires_at,
+            resident_number=subject.resident_number,
         )
         for subject, site_code, has_consent, count in rows
     ]

@@ -80,11 +80,14 @@ def decide(
     kind: Annotated[DecisionKind, Form()],
     secret: Annotated[str | None, Form(max_length=256)] = None,
     subject_id: Annotated[str | None, Form(max_length=64)] = None,
+    resident_number: Annotated[str | None, Form(max_length=16)] = None,
     image: Annotated[UploadFile | None, File()] = None,
 ) -> DecisionOut:
-    """Decide one presentation: a face (``image``), a card, PIN (with ``subject_id``) or
-    one-time code (``secret``). Answers open / deny / try_another with a reason code and
-    the non-face credentials the gate accepts. Audited; no score or template is returned."""
+    """Decide one presentation: a face (``image``), a card, PIN (with ``resident_number``,
+    the six digits on the resident's self-service page, or ``subject_id``) or one-time
+    code (``secret``). A wrong resident number and a wrong PIN get the same answer.
+    Answers open / deny / try_another with a reason code and the non-face credentials the
+    gate accepts. Audited; no score or template is returned."""
     started = time.perf_counter()
     _hit(state, DEVICE_DECISIONS, device.id)
     gate_info = _device_gate(state, device, gate)
@@ -109,7 +112,11 @@ def decide(
             raise InvalidRecordError(f"a {kind.value} decision needs the secret")
         if kind is DecisionKind.PIN and subject_id:
             _hit(state, SUBJECT_SECRETS, subject_id)
-        result = decide_credential(state.store, device, gate_info, kind, secret, subject_id)
+        if kind is DecisionKind.PIN and resident_number:
+            _hit(state, SUBJECT_SECRETS, f"{device.site_code}#{resident_number.strip()}")
+        result = decide_credential(
+            state.store, device, gate_info, kind, secret, subject_id, resident_number
+        )
     _observe(state, result, time.perf_counter() - started)
     return DecisionOut(
         outcome=result.outcome,

@@ -39,6 +39,8 @@ class SubjectIn(BaseModel):
 
 class SubjectOut(BaseModel):
     id: str
+    #: Six digits a resident types at the kiosk's PIN pad instead of ``id``.
+    resident_number: str | None = None
     site: str
     name: str | None
     kind: SubjectKind
@@ -56,6 +58,7 @@ class SubjectOut(BaseModel):
     def of(cls, subject: SubjectInfo) -> SubjectOut:
         return cls(
             id=subject.id,
+            resident_number=subject.resident_number,
             site=subject.site_code,
             name=subject.display_name,
             kind=subject.kind,

@@ -52,10 +52,11 @@
         button(t("issue_pin"), () => askCredential("pin", subject, who), "secondary"),
         button(t("issue_card"), () => askCredential("card", subject, who), "secondary"),
       );
-      const tr = row([who, t("kind_" + subject.kind), t("status_" + subject.status),
+      const tr = row([who, subject.resident_number || "", t("kind_" + subject.kind), t("status_" + subject.status),
         subject.has_active_consent ? t("consent_given") : t("consent_none"),
         String(subject.template_count ?? 0), actions]);
       tr.dataset.subjectId = subject.id;
+      tr.dataset.residentNumber = subject.resident_number || "";
       tr.dataset.name = who;
       body.append(tr);
     }

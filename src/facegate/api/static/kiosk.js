@@ -159,24 +159,35 @@
 
   // The non-face ways in: always on screen, whatever the camera does.
   let altKind = null;
+  // The keypad types into the resident number first, then (or when tapped) the PIN.
+  let keypadTarget = $("alt-secret");
+  for (const input of [$("alt-subject"), $("alt-secret")]) {
+    input.addEventListener("focus", () => { keypadTarget = input; });
+  }
   for (const choice of document.querySelectorAll(".alt-buttons button")) {
     choice.addEventListener("click", () => {
       altKind = choice.dataset.kind;
       setMode("alt");
       $("alt-subject-label").hidden = altKind !== "pin";
       $("alt-subject").required = altKind === "pin";
-      $("alt-secret-label").textContent = t("use_" + altKind);
+      $("alt-secret-label").textContent = t(altKind === "pin" ? "pin_secret" : "use_" + altKind);
       $("alt-secret").type = altKind === "pin" ? "password" : "text";
       $("alt-secret").inputMode = altKind === "card" ? "text" : "numeric";
       $("alt-secret").value = "";
       $("keypad").hidden = altKind === "card";
-      (altKind === "pin" ? $("alt-subject") : $("alt-secret")).focus();
+      $("alt-subject").value = "";
+      keypadTarget = altKind === "pin" ? $("alt-subject") : $("alt-secret");
+      keypadTarget.focus();
     });
   }
   for (const digit of document.querySelectorAll("#keypad [data-digit]")) {
-    digit.addEventListener("click", () => { $("alt-secret").value += digit.dataset.digit; });
+    digit.addEventListener("click", () => {
+      keypadTarget.value += digit.dataset.digit;
+      const number = $("alt-subject");
+      if (keypadTarget === number && number.value.length >= 6) keypadTarget = $("alt-secret");
+    });
   }
-  $("keypad-clear").addEventListener("click", () => { $("alt-secret").value = ""; });
+  $("keypad-clear").addEventListener("click", () => { keypadTarget.value = ""; });
   $("alt-back").addEventListener("click", () => setMode("gate"));
   $("alt-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -185,11 +196,12 @@
     form.append("gate", gate);
     form.append("kind", altKind);
     form.append("secret", $("alt-secret").value.trim());
-    if (altKind === "pin") form.append("subject_id", $("alt-subject").value.trim());
+    if (altKind === "pin") form.append("resident_number", $("alt-subject").value.trim());
     busy = true;
     try {
       showDecision(await api("POST", "/decisions", { form, token: key }));
       $("alt-secret").value = "";
+      $("alt-subject").value = "";
     } catch (error) {
       showError(error);
     } finally {

@@ -20,7 +20,7 @@
     const me = await api("GET", "/me");
     const subject = me.subject;
     $("me-name").textContent = subject.name || "";
-    $("me-id").textContent = subject.id;
+    $("me-number").textContent = subject.resident_number || "";
     const usable = items(me.consents).filter((c) => c.usable);
     $("me-consent").textContent = subject.has_active_consent
       ? t("consent_given") + (usable.length ? " · " + usable[0].notice_version + " · "
