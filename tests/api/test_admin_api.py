@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -263,3 +264,88 @@ def test_another_sites_ids_answer_404_through_ones_own_site(
     assert store.get_subject(mine.id).status.value == "active"
     assert store.credentials.list_for_subject(mine.id)[0].status.value == "active"
     assert store.devices.list(SITE)[0].revoked_at is None
+
+
+def test_guardian_of_a_child_then_the_guardians_consent(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    child_born = (date.today() - timedelta(days=365 * 7)).isoformat()
+    child = client.post(
+        f"{SITE_API}/subjects",
+        json={"name": "Li Xiaoming", "kind": "resident", "born": child_born},
+        headers=admin,
+    )
+    assert child.status_code == 201, child.text
+    child_id = child.json()["id"]
+    guardians = f"{SITE_API}/subjects/{child_id}/guardians"
+    added = client.post(
+        guardians,
+        json={"name": "Li Lei", "relation": "parent", "born": "1985-03-01"},
+        headers=admin,
+    )
+    assert added.status_code == 201, added.text
+    assert (added.json()["subject_id"], added.json()["name"], added.json()["relation"]) == (
+        child_id,
+        "Li Lei",
+        "parent",
+    )
+    assert "born" not in added.json()
+    consent = client.post(
+        f"{SITE_API}/subjects/{child_id}/consents",
+        json={"evidence": "scan:form-9", "method": "signature", "guardian_id": added.json()["id"]},
+        headers=admin,
+    )
+    assert consent.status_code == 201, consent.text
+
+    minor_guardian = {"name": "Li Xiaohong", "relation": "parent", "born": child_born}
+    refused = client.post(guardians, json=minor_guardian, headers=admin)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_record")
+    bad = client.post(
+        guardians, json={"name": "X", "relation": "uncle", "born": "1980-01-01"}, headers=admin
+    )
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request")
+    adult_id = _new_subject(client, admin)
+    adult = client.post(
+        f"{SITE_API}/subjects/{adult_id}/guardians",
+        json={"name": "Li Lei", "relation": "parent", "born": "1985-03-01"},
+        headers=admin,
+    )
+    assert (adult.status_code, adult.json()["error"]["code"]) == (409, "policy_refused")
+    unknown = client.post(
+        f"{SITE_API}/subjects/{'0' * 32}/guardians",
+        json={"name": "Li Lei", "relation": "parent", "born": "1985-03-01"},
+        headers=admin,
+    )
+    assert unknown.status_code == 404
+
+
+def test_retention_policy_changes_only_what_is_given(
+    client: TestClient, store: Store, admin: dict[str, str]
+) -> None:
+    policy = f"{SITE_API}/retention/policy"
+    before = store.retention.policy(SITE)
+    changed = client.put(policy, json={"resident_retention_days": 45}, headers=admin)
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {
+        "site": SITE,
+        "resident_retention_days": 45,
+        "snapshot_retention_days": before.snapshot_retention_days,
+        "keep_disputed_frames": before.keep_disputed_frames,
+    }
+    assert store.retention.policy(SITE).resident_retention_days == 45
+
+    nothing = client.put(policy, json={}, headers=admin)
+    assert (nothing.status_code, nothing.json()["error"]["code"]) == (422, "invalid_record")
+    for body in ({"resident_retention_days": 999}, {"snapshot_retention_days": 0},
+                 {"keep_disputed_frames": "maybe"}):  # fmt: skip
+        bad = client.put(policy, json=body, headers=admin)
+        assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request"), body
+    undeclared = client.put(policy, json={"keep_disputed_frames": True}, headers=admin)
+    assert (undeclared.status_code, undeclared.json()["error"]["code"]) == (409, "policy_refused")
+    assert store.retention.policy(SITE).keep_disputed_frames is False
+    other = client.put(
+        f"{API}/sites/{OTHER_SITE}/retention/policy",
+        json={"resident_retention_days": 1},
+        headers=admin,
+    )
+    assert other.status_code == 403

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -36,6 +37,8 @@ ROLES = (ANONYMOUS, OTHER_ADMIN, RESIDENT, DEVICE, ADMIN)
 EVERYONE = frozenset(ROLES)
 SESSION = frozenset({ADMIN, OTHER_ADMIN, RESIDENT})
 #: Framework routes, not the service's.
+#: A child under 14 on any day these tests run.
+CHILD_BORN = date.today() - timedelta(days=365 * 6)
 UNLISTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
@@ -46,6 +49,8 @@ class Context:
     store: Store
     subject_id: str
     resident_id: str
+    #: A child under 14, who has guardians.
+    minor_id: str
     credential_id: str
     device_id: str
     face_png: bytes
@@ -74,6 +79,7 @@ class Call:
     form: Body | None = None
     images: str | None = None
     query: str = ""
+    #: Path parameters taken from other ``Context`` attributes: parameter → attribute.
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -136,6 +142,12 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("POST", SUBJ + "/consents"): Call(
         ADMIN_ONLY, 201, json=_const({"evidence": "scan:form-2", "method": "signature"})
     ),
+    ("POST", SUBJ + "/guardians"): Call(
+        ADMIN_ONLY,
+        201,
+        json=_const({"name": "Han Lei", "relation": "parent", "born": "1985-03-01"}),
+        extra={"subject_id": "minor_id"},
+    ),
     ("GET", SUBJ + "/export"): Call(ADMIN_ONLY),
     ("GET", SUBJ + "/credentials"): Call(ADMIN_ONLY),
     ("POST", SUBJ + "/credentials/card"): Call(
@@ -156,6 +168,9 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("GET", S + "/decisions"): Call(ADMIN_ONLY, query="?limit=10"),
     ("POST", S + "/audit/verify"): Call(ADMIN_ONLY),
     ("POST", S + "/retention/run"): Call(ADMIN_ONLY),
+    ("PUT", S + "/retention/policy"): Call(
+        ADMIN_ONLY, json=_const({"resident_retention_days": 60})
+    ),
     ("GET", S + "/compliance"): Call(ADMIN_ONLY),
     ("GET", S + "/assessments"): Call(ADMIN_ONLY),
     ("POST", S + "/assessments"): Call(
@@ -204,9 +219,12 @@ def context(
     use_pipeline(client, pipeline)
     subject = consented_subject(store, SITE)
     resident = store.add_subject(SITE, "Han Meimei", SubjectKind.RESIDENT, actor=OPERATOR)
+    minor = store.add_subject(
+        SITE, "Han Xiaomei", SubjectKind.RESIDENT, date_of_birth=CHILD_BORN, actor=OPERATOR
+    )
     card = store.credentials.issue_card(subject.id, "0099887766", OPERATOR)
     device = store.devices.register(SITE, "Spare kiosk", ["main"], actor=OPERATOR)
-    return Context(store, subject.id, resident.id, card.id, device.info.id, face_png)
+    return Context(store, subject.id, resident.id, minor.id, card.id, device.info.id, face_png)
 
 
 def _headers(client: TestClient, ctx: Context, setup: Setup, role: str) -> dict[str, str]:
@@ -243,7 +261,8 @@ def _call(
     bodies: Bodies | None = None,
 ) -> Response:
     method, path = key
-    url = path.format(**ctx.params) + call.query
+    params = ctx.params | {name: getattr(ctx, attr) for name, attr in call.extra.items()}
+    url = path.format(**params) + call.query
     bodies = bodies or Bodies.of(call, ctx)
     files = None
     if call.images is not None:
@@ -299,7 +318,7 @@ def test_another_sites_admin_is_refused_on_every_site_route(
 ) -> None:
     other = _headers(client, context, setup, OTHER_ADMIN)
     site_routes = [key for key in MATRIX if key[1].startswith(S)]
-    assert len(site_routes) == 30
+    assert len(site_routes) == 32
     for key in site_routes:
         response = _call(client, context, key, MATRIX[key], other)
         assert response.status_code == 403, key

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from facegate.store import SubjectKind
+from facegate.store import SubjectKind, SubjectStatus
 from tests.browser.conftest import ADMIN_PASSWORD, ADMIN_USER, SITE, LiveSite
 from tests.store.helpers import OPERATOR
 
@@ -82,3 +82,39 @@ def test_admin_publishes_a_notice_version_from_the_editor(page: Page, live: Live
     page.click("#notice-form button[type=submit]")
     expect(page.locator("#notice-current")).to_have_text("2026-2")
     assert live.store.notices.current(SITE).version == "2026-2"
+
+
+def test_admin_deletes_a_resident_with_a_receipt_and_a_face_only_gate_is_refused(
+    page: Page, live: LiveSite, artifacts: Path
+) -> None:
+    subject = live.store.add_subject(SITE, "Qian Qi", SubjectKind.RESIDENT, actor=OPERATOR)
+    live.store.credentials.set_pin(subject.id, "581374", OPERATOR)
+    sign_in_admin(page, live)
+    row = page.locator(f'#residents tr[data-subject-id="{subject.id}"]')
+
+    # Dismissing the confirmation deletes nothing.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    row.get_by_role("button", name="Delete").click()
+    expect(page.locator("#receipt-output")).to_be_hidden()
+    assert live.store.get_subject(subject.id).status is SubjectStatus.ACTIVE
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(page.locator("#receipt-output")).to_be_visible()
+    expect(page.locator("#receipt-for")).to_have_text("Qian Qi")
+    expect(page.locator("#receipt-reason")).to_have_text("deletion on request")
+    expect(page.locator("#receipt-templates")).to_have_text("0")
+    expect(page.locator("#receipt-credentials")).to_have_text("1")
+    assert page.locator("#receipt-keys").inner_text().isdigit()
+    expect(row).to_have_count(0)
+    assert live.store.get_subject(subject.id).status is SubjectStatus.DELETED
+
+    page.locator('#gates tr[data-gate="main"]').get_by_role("button", name="Edit").click()
+    for kind in ("card", "pin", "otp"):
+        page.uncheck(f"#gate-form [name=accepts_{kind}]")
+    page.check("#gate-form [name=accepts_face]")
+    page.click("#gate-form button[type=submit]")
+    expect(page.locator("#gate-message")).to_contain_text("without their face (R-10)")
+    gate = next(g for g in live.store.gates.list(SITE) if g.code == "main")
+    assert (gate.accepts_card, gate.accepts_pin, gate.accepts_otp) == (True, True, True)
+    page.screenshot(path=artifacts / "admin-delete-receipt-en.png", full_page=True)

@@ -70,7 +70,11 @@ def test_new_subject_has_no_consent_and_no_templates(store: Store, site: SiteInf
         has_active_consent=False,
         template_count=0,
         expires_at=leaves,
+        resident_number=subject.resident_number,
     )
+    assert subject.resident_number is not None
+    assert len(subject.resident_number) == 6
+    assert subject.resident_number.isdigit()
     assert len(subject.id) == 32
     assert int(subject.id, 16) >= 0
     assert subject.created_at.tzinfo is not None

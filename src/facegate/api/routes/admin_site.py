@@ -31,6 +31,7 @@ from facegate.api.schemas.reports import (
     RetentionOut,
     RuleEntryOut,
 )
+from facegate.api.schemas.retention import RetentionPolicyIn, RetentionPolicyOut
 from facegate.errors import NotFoundError
 from facegate.privacy.compliance import (
     ComplianceReport,
@@ -162,6 +163,22 @@ def run_retention(site: str, store: StoreDep, admin: SiteAdmin) -> RetentionOut:
         erased=dict(Counter(r.reason.value for r in mine)),
         receipts=[r.id for r in mine],
     )
+
+
+@router.put("/retention/policy", response_model=RetentionPolicyOut)
+def set_retention_policy(
+    site: str, body: RetentionPolicyIn, store: StoreDep, admin: SiteAdmin
+) -> RetentionPolicyOut:
+    """Role: the site's administrator. Changes the given settings only (none given: 422);
+    keeping disputed frames needs a notice that declares it (409)."""
+    policy = store.retention.set_policy(
+        site,
+        resident_retention_days=body.resident_retention_days,
+        snapshot_retention_days=body.snapshot_retention_days,
+        keep_disputed_frames=body.keep_disputed_frames,
+        actor=actor_of(admin),
+    )
+    return RetentionPolicyOut.of(policy)
 
 
 # Compliance and assessments

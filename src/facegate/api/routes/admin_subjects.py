@@ -10,7 +10,14 @@ from fastapi import APIRouter
 from facegate.api.deps import StoreDep
 from facegate.api.errors import ApiError
 from facegate.api.routes.admin_scope import SiteAdmin, SiteSubject, actor_of
-from facegate.api.schemas.consents import ConsentIn, ConsentOut, WithdrawalOut, WithdrawIn
+from facegate.api.schemas.consents import (
+    ConsentIn,
+    ConsentOut,
+    GuardianIn,
+    GuardianOut,
+    WithdrawalOut,
+    WithdrawIn,
+)
 from facegate.api.schemas.subjects import (
     DeletionReceiptOut,
     MoveOutOut,
@@ -81,6 +88,18 @@ def move_out(subject: SiteSubject, store: StoreDep, admin: SiteAdmin) -> MoveOut
     """Role: the site's administrator. Face entry stops now; data purged after retention."""
     when = store.retention.record_move_out(subject.id, actor=actor_of(admin))
     return MoveOutOut(subject_id=subject.id, moved_out_at=when)
+
+
+@router.post("/subjects/{subject_id}/guardians", response_model=GuardianOut, status_code=201)
+def add_guardian(
+    subject: SiteSubject, body: GuardianIn, store: StoreDep, admin: SiteAdmin
+) -> GuardianOut:
+    """Role: the site's administrator. Records the adult guardian of a child under 14, who
+    then consents for the child (R-04); an adult subject answers 409."""
+    info = store.consents.add_guardian(
+        subject.id, body.name, body.relation, body.born, actor=actor_of(admin)
+    )
+    return GuardianOut.of(info)
 
 
 @router.get("/subjects/{subject_id}/consents", response_model=list[ConsentOut])

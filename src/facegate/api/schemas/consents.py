@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from facegate.api.schemas.subjects import DeletionReceiptOut
-from facegate.store.consents import ConsentRecord, Withdrawal
-from facegate.store.records import ConsentMethod
+from facegate.store.consents import ConsentRecord, GuardianInfo, Withdrawal
+from facegate.store.records import ConsentMethod, GuardianRelation
 
 
 class ConsentIn(BaseModel):
@@ -72,4 +72,30 @@ class WithdrawalOut(BaseModel):
         return cls(
             consent_ids=list(withdrawal.consent_ids),
             receipt=None if receipt is None else DeletionReceiptOut.of(receipt),
+        )
+
+
+class GuardianIn(BaseModel):
+    """The guardian of a child under 14 (R-04): an adult; ``born`` is checked, not stored."""
+
+    name: str = Field(min_length=1, max_length=200)
+    relation: GuardianRelation
+    born: date
+
+
+class GuardianOut(BaseModel):
+    id: str
+    subject_id: str
+    name: str | None
+    relation: GuardianRelation
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: GuardianInfo) -> GuardianOut:
+        return cls(
+            id=info.id,
+            subject_id=info.subject_id,
+            name=info.display_name,
+            relation=info.relation,
+            created_at=info.created_at,
         )

@@ -51,8 +51,15 @@
           .then((d) => showSecret(t("otp_code"), who, d.code, d.expires_at)).catch(fail)),
         button(t("issue_pin"), () => askCredential("pin", subject, who), "secondary"),
         button(t("issue_card"), () => askCredential("card", subject, who), "secondary"),
+        button(t("show_credentials"), () => showCredentials(subject, who).catch(fail), "secondary"),
+        button(t("paper_consent"), () => askConsent(subject, who), "secondary"),
       );
-      const tr = row([who, subject.resident_number || "", t("kind_" + subject.kind), t("status_" + subject.status),
+      if (subject.kind === "resident" && !subject.moved_out_at) {
+        actions.append(button(t("move_out"), () => moveOut(path, who), "secondary"));
+      }
+      actions.append(button(t("delete_subject"), () => deleteSubject(path, who), "danger"));
+      const status = subject.moved_out_at ? t("status_moved_out") : t("status_" + subject.status);
+      const tr = row([who, subject.resident_number || "", t("kind_" + subject.kind), status,
         subject.has_active_consent ? t("consent_given") : t("consent_none"),
         String(subject.template_count ?? 0), actions]);
       tr.dataset.subjectId = subject.id;
@@ -61,6 +68,79 @@
       body.append(tr);
     }
   }
+
+  async function moveOut(path, who) {
+    if (!confirm(t("confirm_move_out") + "\n" + who)) return;
+    try {
+      await api("POST", path + "/move-out");
+      say(message, t("done") + ": " + t("move_out") + " · " + who, "good");
+      await loadResidents();
+    } catch (error) { fail(error); }
+  }
+
+  async function deleteSubject(path, who) {
+    if (!confirm(t("confirm_delete") + "\n" + who)) return;
+    try {
+      const receipt = await api("DELETE", path + "?reason=request");
+      $("receipt-for").textContent = who;
+      $("receipt-reason").textContent = t("deletion_reason_" + receipt.reason);
+      $("receipt-templates").textContent = String(receipt.templates_deleted);
+      $("receipt-credentials").textContent = String(receipt.credentials_deleted);
+      $("receipt-keys").textContent = String(receipt.keys_destroyed);
+      $("receipt-id").textContent = receipt.id;
+      $("receipt-output").hidden = false;
+      $("credentials-panel").hidden = true;
+      say(message, t("done") + ": " + t("delete_subject") + " · " + who, "good");
+      await loadResidents();
+    } catch (error) { fail(error); }
+  }
+
+  async function showCredentials(subject, who) {
+    const path = base() + "/subjects/" + encodeURIComponent(subject.id) + "/credentials";
+    const credentials = items(await api("GET", path));
+    const body = $("credentials").querySelector("tbody");
+    body.replaceChildren();
+    for (const c of credentials) {
+      const revoke = c.status !== "active" ? "" : button(t("revoke"), () =>
+        api("DELETE", base() + "/credentials/" + encodeURIComponent(c.id))
+          .then(() => {
+            say(message, t("credential_revoked") + " · " + who, "good");
+            return showCredentials(subject, who);
+          }).catch(fail), "secondary");
+      const tr = row([t("credential_kind_" + c.kind), t("credential_status_" + c.status),
+        when(c.created_at), revoke]);
+      tr.dataset.credentialId = c.id;
+      body.append(tr);
+    }
+    $("credentials-for").textContent = who;
+    $("credentials-panel").hidden = false;
+  }
+
+  let consentTarget = null;
+
+  function askConsent(subject, who) {
+    consentTarget = { subject, who };
+    const form = $("consent-form");
+    $("consent-for").textContent = t("paper_consent") + " · " + who;
+    form.evidence.value = "";
+    form.hidden = false;
+    form.evidence.focus();
+  }
+
+  $("consent-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (!consentTarget) return;
+    const { subject, who } = consentTarget;
+    const json = { evidence: form.evidence.value, method: form.elements["method"].value };
+    try {
+      await api("POST", base() + "/subjects/" + encodeURIComponent(subject.id) + "/consents",
+        { json });
+      form.hidden = true;
+      say(message, t("done") + ": " + t("record_consent") + " · " + who, "good");
+      await loadResidents();
+    } catch (error) { fail(error); }
+  });
 
   function askCredential(kind, subject, who) {
     credentialTarget = { kind, subject, who };
@@ -93,9 +173,43 @@
     body.replaceChildren();
     for (const gate of items(await api("GET", base() + "/gates"))) {
       const accepts = ["face", "card", "pin", "otp"].filter((k) => gate["accepts_" + k]);
-      body.append(row([gate.code, gate.name, accepts.join(", ")]));
+      const tr = row([gate.code, gate.name, accepts.join(", "),
+        button(t("edit"), () => editGate(gate), "secondary")]);
+      tr.dataset.gate = gate.code;
+      body.append(tr);
     }
   }
+
+  const GATE_KINDS = ["face", "card", "pin", "otp"];
+  let gateTarget = null;
+
+  function editGate(gate) {
+    gateTarget = gate;
+    const form = $("gate-form");
+    $("gate-code").textContent = gate.code;
+    form.elements["name"].value = gate.name;
+    for (const k of GATE_KINDS) form["accepts_" + k].checked = Boolean(gate["accepts_" + k]);
+    say($("gate-message"), "");
+    form.hidden = false;
+  }
+
+  $("gate-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (!gateTarget) return;
+    const json = { name: form.elements["name"].value, liveness: gateTarget.liveness };
+    for (const k of GATE_KINDS) json["accepts_" + k] = form["accepts_" + k].checked;
+    try {
+      const gate = await api("PUT", base() + "/gates/" + encodeURIComponent(gateTarget.code),
+        { json });
+      form.hidden = true;
+      say(message, t("done") + ": " + t("edit_gate") + " · " + gate.code, "good");
+      await loadGates();
+    } catch (error) {
+      // The API's own words: e.g. why a face-only gate is refused.
+      say($("gate-message"), error.message, "bad");
+    }
+  });
 
   async function loadDevices() {
     const body = $("devices").querySelector("tbody");
