@@ -40,7 +40,8 @@ def serve(
                     f"                 password {escape(access.admin_password)} (shown once)"
                 )
             console.print(f"  self-service   {base}/me      site demo, code {access.resident_code}")
-            console.print(f"  gate kiosk     {base}/kiosk{access.kiosk_fragment}")
+            # One unbroken line: the link is meant to be copied whole.
+            console.print(f"  gate kiosk     {base}/kiosk{access.kiosk_fragment}", soft_wrap=True)
         uvicorn.run(
             create_app(settings, store=store),
             host=bind_host,
