@@ -35,7 +35,8 @@ unit: $(VENV)/.installed-test browser-deps
 # Debian's Chromium (driven by Playwright with executable_path) and a CJK font for the browser
 # tests; a no-op when already installed. `playwright install` cannot work offline here.
 BROWSER_PACKAGES := chromium chromium-driver fonts-wqy-zenhei
-SUDO := $(shell [ "$$(id -u)" -eq 0 ] || command -v sudo >/dev/null && { [ "$$(id -u)" -eq 0 ] || echo sudo; })
+# apt-get needs root: as root nothing, otherwise sudo when there is one.
+SUDO := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo))
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
 		( $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \

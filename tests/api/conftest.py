@@ -1,18 +1,20 @@
-"""The real app on a real SQLite store in a temporary data dir, through Starlette's client."""
+"""The real app on a real SQLite store in a temporary data dir, through Starlette's client.
+
+The data dir, settings and store fixtures are the store tests' own.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from facegate.api.app import create_app
-from facegate.core.config import Environment, Settings
+from facegate.core.config import Settings
 from facegate.store import Store
+from tests.store.conftest import _no_facegate_env, settings, store
 from tests.store.helpers import OPERATOR, ready_site
 
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -27,24 +29,6 @@ class Setup:
     admin_user: str
     device_key: str
     gate: str
-
-
-@pytest.fixture(autouse=True)
-def _no_facegate_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("FACEGATE_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", env=Environment.DEVELOPMENT)
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[Store]:
-    with Store.open(settings) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -65,3 +49,6 @@ def setup(store: Store) -> Setup:
 def client(settings: Settings, store: Store) -> Iterator[TestClient]:
     with TestClient(create_app(settings, store=store), raise_server_exceptions=False) as test:
         yield test
+
+
+__all__ = ["_no_facegate_env", "client", "settings", "setup", "store"]
