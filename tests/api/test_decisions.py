@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pytest
 from fastapi.testclient import TestClient
 
-from facegate.api.liveness import LivenessCheck, LivenessResult
+from facegate.api.liveness import ChallengeAnswer, LivenessCheck, LivenessResult
 from facegate.api.routes.device import liveness_check
 from facegate.fixtures import encode_png, no_face
+from facegate.liveness.challenge import Challenge
 from facegate.store import Store, SubjectKind
 from facegate.store.audit import AuditAction
-from facegate.store.records import LivenessLevel
 from facegate.vision.image import RGBImage
 from facegate.vision.pipeline import FacePipeline
+from facegate.vision.record import Box
 from tests.api.conftest import OTHER_SITE, SITE, Setup
 from tests.api.gate_helpers import (
     DECISION_KEYS,
@@ -61,7 +63,7 @@ def test_enrolled_face_opens_and_the_answer_holds_no_score(
     )
     assert event.id == response.json()["decision_id"]
     assert event.detail["outcome"] == "open"
-    assert event.detail["liveness"] == "not_evaluated"
+    assert event.detail["liveness"] == "passive_ok"
     assert event.detail["gate"] == "main"
 
 
@@ -111,14 +113,25 @@ def test_withdrawal_stops_the_face_at_once_and_a_pin_still_opens(
 
 
 class _Refuses:
-    def __init__(self) -> None:
-        self.levels: list[LivenessLevel] = []
+    """A passive check that refuses: shows the engine asks it about the matched face."""
 
-    def check(self, image: RGBImage, gate_liveness_level: LivenessLevel) -> LivenessResult:
+    def __init__(self) -> None:
+        self.boxes: list[Box] = []
+
+    def passive(self, image: RGBImage, box: Box) -> LivenessResult:
         assert image.ndim == 3
         assert image.shape[2] == 3
-        self.levels.append(gate_liveness_level)
+        self.boxes.append(box)
         return LivenessResult(passed=False, reason="screen_replay")
+
+    def active(
+        self,
+        frames: Sequence[RGBImage],
+        steps: Sequence[Challenge],
+        pipeline: FacePipeline,
+        identity_threshold: float,
+    ) -> ChallengeAnswer:
+        raise AssertionError("a passive gate sends no challenge")
 
 
 def test_failed_liveness_asks_for_another_credential(
@@ -130,7 +143,8 @@ def test_failed_liveness_asks_for_another_credential(
     face_client.app.dependency_overrides[liveness_check] = lambda: hook  # type: ignore[attr-defined]
     response = decide_face(face_client, setup.device_key, face_png, subject.id)
     _assert_decision(response.json(), "try_another", "liveness_failed")
-    assert refuses.levels == [LivenessLevel.PASSIVE]
+    assert len(refuses.boxes) == 1
+    assert refuses.boxes[0].width > 60
     event = next(
         e for e in store.audit_events(subject.id) if e.action == AuditAction.DECISION_VERIFY
     )

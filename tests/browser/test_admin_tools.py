@@ -118,3 +118,18 @@ def test_admin_deletes_a_resident_with_a_receipt_and_a_face_only_gate_is_refused
     gate = next(g for g in live.store.gates.list(SITE) if g.code == "main")
     assert (gate.accepts_card, gate.accepts_pin, gate.accepts_otp) == (True, True, True)
     page.screenshot(path=artifacts / "admin-delete-receipt-en.png", full_page=True)
+
+    # The liveness level is the gate's to choose; set it, then put it back for the journey.
+    levels = (
+        ("passive_active", "Passive + challenge (recommended for unattended gates)"),
+        ("passive", "Passive (one frame)"),
+    )
+    for level, shown in levels:
+        page.locator('#gates tr[data-gate="main"]').get_by_role("button", name="Edit").click()
+        for kind in ("card", "pin", "otp"):
+            page.check(f"#gate-form [name=accepts_{kind}]")
+        page.select_option("#gate-form [name=liveness]", level)
+        page.click("#gate-form button[type=submit]")
+        expect(page.locator('#gates tr[data-gate="main"] td').nth(3)).to_have_text(shown)
+        gate = next(g for g in live.store.gates.list(SITE) if g.code == "main")
+        assert gate.liveness.value == level

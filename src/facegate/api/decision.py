@@ -2,7 +2,8 @@
 
 One function per kind: :func:`decide_credential` for card, PIN and one-time code (the
 store decides and audits), :func:`decide_face` for a camera frame (decode → detect →
-quality → liveness → match, one ``decision.identify`` or ``decision.verify`` event).
+quality → liveness (passive; a challenge where the gate asks) → match, one
+``decision.identify`` or ``decision.verify`` event).
 A :class:`GateDecision` holds no score, no template and no name; ``subject_id`` stays on
 the server (metrics, logs) and is never put in a response.
 """
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from facegate.api.liveness import LivenessCheck
-from facegate.errors import ConsentRequiredError, FaceError, NotFoundError
+from facegate.errors import ConsentRequiredError, FaceError, InvalidRecordError, NotFoundError
+from facegate.liveness.challenge import ChallengeError, ChallengeIssuer, ChallengeTicket
 from facegate.matching import (
     DEFAULT_OPERATING_POINT,
     Decision,
@@ -27,7 +29,7 @@ from facegate.models.registry import ModelRegistry
 from facegate.store import Store
 from facegate.store.accounts import DeviceInfo
 from facegate.store.audit import AuditAction, DetailValue
-from facegate.store.records import CredentialKind, GateInfo, GateOutcome
+from facegate.store.records import CredentialKind, GateInfo, GateOutcome, LivenessLevel
 from facegate.vision.image import load_image
 from facegate.vision.pipeline import FacePipeline, Selection
 
@@ -54,6 +56,8 @@ class FaceReason(StrEnum):
     NO_FACE = "no_face"
     POOR_QUALITY = "poor_quality"
     LIVENESS_FAILED = "liveness_failed"
+    #: The gate wants movements too: the answer carries a challenge to do and send back.
+    CHALLENGE_REQUIRED = "challenge_required"
     GATE_DOES_NOT_ACCEPT = "gate_does_not_accept"
 
 
@@ -68,6 +72,7 @@ class GateDecision:
     decision_id: int
     alternatives: tuple[CredentialKind, ...]
     subject_id: str | None = None
+    challenge: ChallengeTicket | None = None
 
 
 def alternatives(gate: GateInfo) -> tuple[CredentialKind, ...]:
@@ -114,21 +119,35 @@ def decide_credential(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FacePresentation:
+    """What a device sent for a face decision: one frame, or a challenge answer (the nonce
+    it was given and the frames, in time order, of the person doing the movements)."""
+
+    image: bytes | None = None
+    challenge: str | None = None
+    frames: tuple[bytes, ...] = ()
+
+
 def decide_face(
     store: Store,
     pipeline: FacePipeline,
     registry: ModelRegistry,
     liveness: LivenessCheck,
+    issuer: ChallengeIssuer,
     device: DeviceInfo,
     gate: GateInfo,
-    image: bytes,
+    presented: FacePresentation,
     subject_id: str | None,
     max_pixels: int,
 ) -> GateDecision:
-    """A camera frame at ``gate``: 1:N on the site's gallery, or 1:1 when ``subject_id``.
+    """A face at ``gate``: 1:N on the site's gallery, or 1:1 when ``subject_id``.
+
+    Passive liveness runs on the frame that is matched; a ``passive_active`` gate first
+    answers ``challenge_required`` with a challenge, then checks the answer's sequence.
 
     Raises ``ImageError`` (422, 413 for too many pixels) for a frame that does not decode;
-    every other outcome is a decision, audited once with gate, device, liveness reason and
+    every other outcome is a decision, audited once with gate, device, liveness outcome and
     quality reasons (never a score).
     """
     action = AuditAction.DECISION_IDENTIFY if subject_id is None else AuditAction.DECISION_VERIFY
@@ -136,7 +155,12 @@ def decide_face(
     # The audit names the claimed subject when it is one of this site's (as a PIN's does).
     claimed = _claimed_subject(store, device, subject_id)
 
-    def answer(outcome: GateOutcome, reason: FaceReason, opened: str | None = None) -> GateDecision:
+    def answer(
+        outcome: GateOutcome,
+        reason: FaceReason,
+        opened: str | None = None,
+        challenge: ChallengeTicket | None = None,
+    ) -> GateDecision:
         event = store.record_decision(
             site_code=device.site_code,
             actor=device_actor(device),
@@ -146,27 +170,51 @@ def decide_face(
             detail={**detail, "reason": reason.value},
         )
         return GateDecision(
-            DecisionKind.FACE, outcome, reason.value, event, alternatives(gate), opened
+            DecisionKind.FACE, outcome, reason.value, event, alternatives(gate), opened, challenge
         )
 
     if not gate.accepts_face:
         return answer(GateOutcome.TRY_ANOTHER, FaceReason.GATE_DOES_NOT_ACCEPT)
-    frame = load_image(image, max_pixels=max_pixels)
-    try:
+    point = operating_point(registry.entry(pipeline.embedding_model), DEFAULT_OPERATING_POINT)
+    if presented.challenge is not None:
+        detail["challenge"] = "answered"
+        try:
+            ticket = issuer.redeem(presented.challenge, device.id, gate.code)
+        except ChallengeError as exc:
+            detail["liveness"] = exc.code
+            return answer(GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED)
+        frames = [load_image(blob, max_pixels=max_pixels) for blob in presented.frames]
         with PIPELINE_LOCK:
-            face = pipeline.subject(frame, Selection.LARGEST)
-    except FaceError:
-        return answer(GateOutcome.TRY_ANOTHER, FaceReason.NO_FACE)
+            checked = liveness.active(frames, ticket.steps, pipeline, point.threshold)
+        detail["liveness"] = checked.result.reason
+        detail["observed"] = checked.result.observed
+        if not checked.result.passed or checked.baseline is None:
+            return answer(GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED)
+        frame, face = frames[0], checked.baseline
+    else:
+        if presented.image is None:
+            raise InvalidRecordError("a face decision needs an image, or a challenge's frames")
+        frame = load_image(presented.image, max_pixels=max_pixels)
+        try:
+            with PIPELINE_LOCK:
+                face = pipeline.subject(frame, Selection.LARGEST)
+        except FaceError:
+            return answer(GateOutcome.TRY_ANOTHER, FaceReason.NO_FACE)
     if face.quality is not None and not face.quality.passed:
         detail["quality_reasons"] = ",".join(r.value for r in face.quality.reasons)
         return answer(GateOutcome.TRY_ANOTHER, FaceReason.POOR_QUALITY)
-    checked = liveness.check(frame, gate.liveness)
-    detail["liveness"] = checked.reason
-    if not checked.passed:
+    passive = liveness.passive(frame, face.box)
+    detail["passive"] = passive.reason
+    detail.setdefault("liveness", passive.reason)
+    if not passive.passed:
+        detail["liveness"] = passive.reason
         return answer(GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED)
+    if gate.liveness is LivenessLevel.PASSIVE_ACTIVE and presented.challenge is None:
+        ticket = issuer.issue(device.id, gate.code)
+        detail["challenge"] = "issued"
+        return answer(GateOutcome.TRY_ANOTHER, FaceReason.CHALLENGE_REQUIRED, challenge=ticket)
     if face.embedding is None:
         raise ValueError("the pipeline has no embedding stage")
-    point = operating_point(registry.entry(pipeline.embedding_model), DEFAULT_OPERATING_POINT)
     detail["operating_point"] = DEFAULT_OPERATING_POINT.value
     actor = device_actor(device)
     if subject_id is None:

@@ -19,7 +19,7 @@ from facegate.errors import MissingDependencyError
 _FMR_FLOOR = 1e-5
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write`` on a temp file beside ``path``, then rename it into place.
 
     Readers never see a half-written file, and a failed write leaves the old one intact.
@@ -80,7 +80,7 @@ def plot_roc_det(curves: Mapping[str, ErrorCurve], path: Path, title: str) -> Pa
         # One legend under both panels: long dataset names would cover the curves.
         fig.legend(*roc.get_legend_handles_labels(), loc="outside lower center", fontsize="small")
     fig.suptitle(title)
-    return _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
 
 
 def require_plotting() -> None:
@@ -128,4 +128,4 @@ def to_jsonable(obj: Any) -> Any:
 def write_json(obj: Any, path: Path) -> Path:
     """Write ``obj`` as indented UTF-8 JSON, atomically (temp file + ``os.replace``)."""
     text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n"
-    return _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

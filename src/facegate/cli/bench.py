@@ -27,7 +27,7 @@ from facegate.bench.datasets import (
 )
 from facegate.bench.load import LoadKind, run_load
 from facegate.bench.quality import PERCENTILES, survey_quality
-from facegate.bench.report import plot_roc_det, require_plotting, write_json
+from facegate.bench.report import atomic_write, plot_roc_det, require_plotting, write_json
 from facegate.bench.verification import (
     ProtocolResult,
     all_vs_all_scores,
@@ -38,6 +38,7 @@ from facegate.bench.verification import (
 )
 from facegate.cli.context import get, progress_bar
 from facegate.errors import DatasetError
+from facegate.matching import OperatingPoint, operating_point
 from facegate.store.crypto import load_site_key
 from facegate.vision.pipeline import FacePipeline, Selection
 
@@ -193,6 +194,55 @@ def load(
     else:
         context.console.print(table)
         context.console.print(escape(f"wrote {path}"))
+
+
+@bench_app.command("active")
+def active(
+    ctx: typer.Context,
+    lfw: Annotated[
+        Path, typer.Argument(help="Labelled photos, several per person (LFW: labels.csv).")
+    ],
+    nuaa: Annotated[
+        Path | None, typer.Option(help="NUAA Photo Imposter folder: adds its moved prints.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Output folder for JSON and Markdown.")] = Path(
+        "artifacts/bench/active"
+    ),
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Use this many people (drawn with --seed).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds people, challenges, placement, noise.")] = 0,
+    point: Annotated[
+        OperatingPoint, typer.Option(help="Operating point of the identity check.")
+    ] = OperatingPoint.FMR_1E3,
+) -> None:
+    """Active liveness: attack acceptance per attack type and genuine rejection rate."""
+    # scikit-image (planarity, sequences) is slow to import: only this command needs it
+    from facegate.bench.active import markdown_report, run_active_bench
+
+    context = get(ctx)
+    images = read_labelled_folder(lfw)
+    pipeline = context.pipeline
+    threshold = operating_point(context.registry.entry(pipeline.embedding_model), point).threshold
+    with progress_bar(context) as progress:
+        result = run_active_bench(
+            images,
+            pipeline,
+            identity_threshold=threshold,
+            operating_point=point.value,
+            nuaa_dir=nuaa,
+            limit=limit,
+            seed=seed,
+            progress=progress,
+        )
+    command = shlex.join(["facegate", *context.argv])
+    report = markdown_report(result, command)
+    json_path = write_json({"command": command, "bench": result}, out / "active.json")
+    md_path = atomic_write(out / "active.md", lambda tmp: tmp.write_text(report, encoding="utf-8"))
+    context.emit(
+        {"command": command, "report": str(json_path), "bench": result},
+        escape(f"{report}\nwrote {json_path} and {md_path}"),
+    )
 
 
 def calibrate_command(

@@ -17,6 +17,7 @@ from facegate.cli import (
     compliance,
     demo,
     ledger,
+    liveness,
     people,
     recognition,
     retention,
@@ -70,6 +71,7 @@ access.register(app)
 accountability.register(app)
 compliance.register(app)
 retention.register(app)
+liveness.register(app)
 
 
 #: Exit code for a failure facegate did not anticipate (a bug); see ``--verbose`` logs.

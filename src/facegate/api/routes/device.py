@@ -14,13 +14,14 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from facegate.api.decision import (
     PIPELINE_LOCK,
     DecisionKind,
+    FacePresentation,
     GateDecision,
     decide_credential,
     decide_face,
     device_actor,
 )
 from facegate.api.deps import Device, State
-from facegate.api.liveness import LivenessCheck, NotEvaluated
+from facegate.api.liveness import LivenessCheck
 from facegate.api.ratelimit import (
     DEVICE_DECISIONS,
     DEVICE_FACES,
@@ -28,9 +29,10 @@ from facegate.api.ratelimit import (
     SUBJECT_SECRETS,
     Limit,
 )
-from facegate.api.schemas.decisions import DecisionOut, KioskEnrollmentOut
+from facegate.api.schemas.decisions import ChallengeOut, DecisionOut, KioskEnrollmentOut
 from facegate.api.state import AppState
 from facegate.errors import InvalidRecordError, PermissionDeniedError, PolicyError, RateLimitedError
+from facegate.liveness.active import MAX_FRAMES
 from facegate.recognition import enroll_images
 from facegate.store.accounts import DeviceInfo
 from facegate.store.records import GateInfo
@@ -40,11 +42,13 @@ router = APIRouter(prefix="/api/v1", tags=["gate device"])
 
 #: Images one kiosk enrollment may carry.
 MAX_ENROLLMENT_IMAGES = 5
+#: Frames one challenge answer may carry (the active check's own cap).
+MAX_CHALLENGE_FRAMES = MAX_FRAMES
 
 
-def liveness_check() -> LivenessCheck:
-    """The liveness hook (overridable with ``app.dependency_overrides``)."""
-    return NotEvaluated()
+def liveness_check(state: State) -> LivenessCheck:
+    """The liveness checks (a dependency, so tests can watch what they are asked)."""
+    return state.liveness
 
 
 Liveness = Annotated[LivenessCheck, Depends(liveness_check)]
@@ -71,7 +75,7 @@ def _read(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
-@router.post("/decisions", response_model=DecisionOut)
+@router.post("/decisions", response_model=DecisionOut, response_model_exclude_none=True)
 def decide(
     state: State,
     device: Device,
@@ -82,28 +86,32 @@ def decide(
     subject_id: Annotated[str | None, Form(max_length=64)] = None,
     resident_number: Annotated[str | None, Form(max_length=16)] = None,
     image: Annotated[UploadFile | None, File()] = None,
+    challenge: Annotated[str | None, Form(max_length=64)] = None,
+    frames: Annotated[list[UploadFile] | None, File()] = None,
 ) -> DecisionOut:
     """Decide one presentation: a face (``image``), a card, PIN (with ``resident_number``,
     the six digits on the resident's self-service page, or ``subject_id``) or one-time
     code (``secret``). A wrong resident number and a wrong PIN get the same answer.
     Answers open / deny / try_another with a reason code and the non-face credentials the
-    gate accepts. Audited; no score or template is returned."""
+    gate accepts. Audited; no score or template is returned.
+
+    A gate that asks for active liveness answers a passing face with ``challenge_required``
+    and a ``challenge``; send its ``nonce`` as ``challenge`` with ``frames`` (time order,
+    first looking at the camera, then doing each step)."""
     started = time.perf_counter()
     _hit(state, DEVICE_DECISIONS, device.id)
     gate_info = _device_gate(state, device, gate)
     if kind is DecisionKind.FACE:
-        if image is None:
-            raise InvalidRecordError("a face decision needs an image")
-        _hit(state, DEVICE_FACES, device.id)
-        data = _read(image, state.settings.max_upload_bytes)
+        presented = _face_presentation(state, device, image, challenge, frames or [])
         result = decide_face(
             state.store,
             state.pipeline,
             state.registry,
             liveness,
+            state.challenges,
             device,
             gate_info,
-            data,
+            presented,
             subject_id,
             state.settings.max_image_pixels,
         )
@@ -118,12 +126,39 @@ def decide(
             state.store, device, gate_info, kind, secret, subject_id, resident_number
         )
     _observe(state, result, time.perf_counter() - started)
+    ticket = result.challenge
     return DecisionOut(
         outcome=result.outcome,
         reason=result.reason,
         decision_id=result.decision_id,
         alternatives=list(result.alternatives),
+        challenge=None
+        if ticket is None
+        else ChallengeOut(
+            nonce=ticket.nonce, steps=list(ticket.steps), expires_in=int(ticket.ttl_seconds)
+        ),
     )
+
+
+def _face_presentation(
+    state: AppState,
+    device: DeviceInfo,
+    image: UploadFile | None,
+    challenge: str | None,
+    frames: list[UploadFile],
+) -> FacePresentation:
+    limit = state.settings.max_upload_bytes
+    if challenge is None:
+        if image is None or frames:
+            raise InvalidRecordError("a face decision needs one image (frames need a challenge)")
+        _hit(state, DEVICE_FACES, device.id)
+        return FacePresentation(image=_read(image, limit))
+    if image is not None:
+        raise InvalidRecordError("a challenge answer sends frames, not an image")
+    if len(frames) > MAX_CHALLENGE_FRAMES:
+        raise InvalidRecordError(f"a challenge answer holds at most {MAX_CHALLENGE_FRAMES} frames")
+    _hit(state, DEVICE_FACES, device.id)
+    return FacePresentation(challenge=challenge, frames=tuple(_read(f, limit) for f in frames))
 
 
 @router.post("/enrollments", response_model=KioskEnrollmentOut)

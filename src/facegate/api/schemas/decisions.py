@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from facegate.liveness.challenge import Challenge
 from facegate.store.records import CredentialKind, GateOutcome
+
+
+class ChallengeOut(BaseModel):
+    """Movements to do, in this order, and send back as frames with the nonce."""
+
+    nonce: str
+    steps: list[Challenge]
+    expires_in: int = Field(description="whole seconds left to answer")
 
 
 class DecisionOut(BaseModel):
@@ -16,6 +25,9 @@ class DecisionOut(BaseModel):
     decision_id: int = Field(description="the audit event that records this decision")
     alternatives: list[CredentialKind] = Field(
         description="the non-face credentials this gate accepts (never empty)"
+    )
+    challenge: ChallengeOut | None = Field(
+        default=None, description="set with reason challenge_required"
     )
 
 

@@ -173,7 +173,7 @@
     body.replaceChildren();
     for (const gate of items(await api("GET", base() + "/gates"))) {
       const accepts = ["face", "card", "pin", "otp"].filter((k) => gate["accepts_" + k]);
-      const tr = row([gate.code, gate.name, accepts.join(", "),
+      const tr = row([gate.code, gate.name, accepts.join(", "), t("liveness_" + gate.liveness),
         button(t("edit"), () => editGate(gate), "secondary")]);
       tr.dataset.gate = gate.code;
       body.append(tr);
@@ -189,6 +189,7 @@
     $("gate-code").textContent = gate.code;
     form.elements["name"].value = gate.name;
     for (const k of GATE_KINDS) form["accepts_" + k].checked = Boolean(gate["accepts_" + k]);
+    form.elements["liveness"].value = gate.liveness;
     say($("gate-message"), "");
     form.hidden = false;
   }
@@ -197,7 +198,7 @@
     event.preventDefault();
     const form = event.currentTarget;
     if (!gateTarget) return;
-    const json = { name: form.elements["name"].value, liveness: gateTarget.liveness };
+    const json = { name: form.elements["name"].value, liveness: form.elements["liveness"].value };
     for (const k of GATE_KINDS) json["accepts_" + k] = form["accepts_" + k].checked;
     try {
       const gate = await api("PUT", base() + "/gates/" + encodeURIComponent(gateTarget.code),

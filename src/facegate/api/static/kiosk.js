@@ -1,5 +1,7 @@
 // The gate kiosk: camera frames to POST /api/v1/decisions (face) every ~1.5 s, the result
 // shown big with its reason, and always the non-face ways in (PIN pad, one-time code, card).
+// A gate with active liveness answers a live-looking face with a challenge: the kiosk
+// prompts each movement and sends the frames back with the challenge's nonce.
 // Enroll mode: the resident types their self-service code and frames go to /enrollments.
 // The gate code and device key come in the URL fragment (#gate=...&key=...), which never
 // reaches the server's logs, and are kept in sessionStorage.
@@ -13,6 +15,11 @@
   const MIN_MEAN = 10; // the fake camera's (and many real ones') first frames are black
   //: Face answers that mean "keep looking at the camera" rather than a final decision.
   const RETRY_REASONS = new Set(["no_face", "poor_quality"]);
+  // A challenge (gates with active liveness): time to read each prompt and move, then
+  // frames a moment apart while the movement is held.
+  const STEP_SETTLE_MS = 1400;
+  const STEP_FRAMES = 2;
+  const STEP_FRAME_GAP_MS = 350;
 
   const fragment = new URLSearchParams(location.hash.slice(1));
   for (const name of ["gate", "key"]) {
@@ -89,6 +96,34 @@
     showResult("deny", t("error"), reason);
   }
 
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // Do the server's challenge: prompt each movement in its order, send the frames back with
+  // the nonce. The answer is the gate's decision like any other.
+  async function answerChallenge(challenge) {
+    const form = new FormData();
+    form.append("gate", gate);
+    form.append("kind", "face");
+    form.append("challenge", challenge.nonce);
+    let count = 0;
+    const capture = async () => {
+      const blob = await frame();
+      if (blob) { form.append("frames", blob, "frame-" + count + ".jpg"); count += 1; }
+    };
+    window.lastChallenge = challenge.steps.slice();
+    for (const step of ["baseline", ...challenge.steps]) {
+      prompt.textContent = t("step_" + step);
+      window.currentStep = step;
+      await sleep(STEP_SETTLE_MS);
+      for (let i = 0; i < STEP_FRAMES; i += 1) {
+        await capture();
+        await sleep(STEP_FRAME_GAP_MS);
+      }
+    }
+    window.currentStep = null;
+    return api("POST", "/decisions", { form, token: key });
+  }
+
   async function faceTick() {
     if (!configured || mode !== "gate" || busy || Date.now() < holdUntil) return;
     if (Date.now() >= holdUntil) $("result").hidden = true;
@@ -100,7 +135,10 @@
     form.append("kind", "face");
     form.append("image", blob, "frame.jpg");
     try {
-      const decision = await api("POST", "/decisions", { form, token: key });
+      let decision = await api("POST", "/decisions", { form, token: key });
+      if (decision.reason === "challenge_required" && decision.challenge) {
+        decision = await answerChallenge(decision.challenge);
+      }
       window.lastAttempt = decision;
       if (decision.outcome !== "open" && RETRY_REASONS.has(decision.reason)) {
         prompt.textContent = reasonText(decision.reason);

@@ -1,0 +1,1 @@
+"""Liveness: passive presentation-attack detection and active challenge-response."""
