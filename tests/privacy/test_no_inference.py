@@ -2,8 +2,8 @@
 inference exists anywhere in facegate (R-26).
 
 Three places could hold such an inference: the code (a function, class, argument or model
-file name), the model registry (a model of another kind than detector, landmarks or
-embedding) and the Face record (an attribute for the result). Each is scanned here, and
+file name), the model registry (a model of another kind than detector, landmarks, embedding or
+liveness) and the Face record (an attribute for the result). Each is scanned here, and
 each scanner is first shown to catch a synthetic offender, so that a scan that silently
 finds nothing cannot pass.
 """
@@ -80,8 +80,9 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "api/routes/auth.py": frozenset({"max_age"}),
     "api/routes/pages.py": frozenset({"LANGUAGE_COOKIE_MAX_AGE", "max_age"}),
 }
-#: The kinds of model facegate may ship: find a face, place its landmarks, embed it.
-ALLOWED_MODEL_KINDS = frozenset({"detector", "landmarks", "embedding"})
+#: The kinds of model facegate may ship: find a face, place its landmarks, embed it, and
+#: tell a live face from a print or screen (about the presentation, not the person).
+ALLOWED_MODEL_KINDS = frozenset({"detector", "landmarks", "embedding", "liveness"})
 REGISTRY_TEXT_FIELDS = ("filename", "package", "source")
 
 
@@ -248,7 +249,7 @@ def test_the_allowlist_is_still_needed() -> None:
 
 
 @pytest.mark.rule("R-26")
-def test_the_registry_ships_only_detection_landmarks_and_embedding() -> None:
+def test_the_registry_ships_only_detection_landmarks_embedding_and_liveness() -> None:
     document = json.loads(REGISTRY_JSON.read_text("utf-8"))
     assert registry_findings(document) == []
     kinds = {entry.kind for entry in map(ModelRegistry.default().entry, document["models"])}
