@@ -196,9 +196,11 @@ def test_r27_audit_holds_no_names_or_face_data(
     store.enroll(subject.id, vectors, MODEL, [0.91, 0.87], OPERATOR)
     store.load_gallery(site.code, MODEL, "gate:1", "identify")
     store.delete_subject(subject.id, "move_out", OPERATOR)
-    dump = "\n".join(
-        "|".join(str(value) for value in row) for row in raw_db.execute("SELECT * FROM audit_event")
+    # The timestamp column is left out: its digits can spell any short decimal by chance.
+    rows = raw_db.execute(
+        "SELECT id, actor, action, site_id, subject_id, detail, prev_hash, hash FROM audit_event"
     )
+    dump = "\n".join("|".join(str(value) for value in row) for row in rows)
     assert "Zhang San" not in dump
     assert "0.91" not in dump
     for vector in vectors:
