@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from facegate.api.liveness import GateLiveness
 from facegate.api.metrics import Metrics
 from facegate.api.ratelimit import RateLimiter
+from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
 from facegate.core.config import Settings
 from facegate.liveness.challenge import ChallengeIssuer
 from facegate.models.registry import ModelRegistry
+from facegate.models.site import apply_site_models
 from facegate.store import Store
-from facegate.vision.pipeline import FacePipeline
+from facegate.vision.pipeline import FacePipeline, check_detector
 
 
 @dataclass
@@ -28,12 +30,23 @@ class AppState:
     _pipeline: FacePipeline | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        # The site's own thresholds and models, both signed with its key: an edited file
+        # stops the service here rather than changing decisions.
+        data_dir, site_key = self.settings.data_dir, self.store.site_key
+        registry = apply_calibration(self.registry, data_dir / CALIBRATION_FILE, site_key)
+        self.registry = apply_site_models(registry, data_dir, site_key)
+        # The pipeline loads on first use; a detector that cannot load fails at start-up.
+        check_detector(self.registry, self.settings.detector)
+
     @property
     def pipeline(self) -> FacePipeline:
         """Built on first use: loading the models takes a second, card checks need none."""
         with self._lock:
             if self._pipeline is None:
-                self._pipeline = FacePipeline.default(self.registry)
+                self._pipeline = FacePipeline.default(
+                    self.registry, detector=self.settings.detector
+                )
             return self._pipeline
 
     @property

@@ -17,12 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
 from facegate.bench.report import to_jsonable
-from facegate.core.config import Settings, load_settings
+from facegate.core.config import DetectorChoice, Settings, load_settings
 from facegate.errors import FacegateError
 from facegate.models.registry import ModelRegistry
+from facegate.models.site import apply_site_models, site_models_path
 from facegate.store import Store
 from facegate.store.crypto import load_site_key
 from facegate.vision.pipeline import FacePipeline
+from facegate.vision.rcnn.config import SITE_DETECTOR_MODEL
 
 #: The CLI acts as this operator in the audit log unless ``--actor`` says otherwise.
 DEFAULT_ACTOR = "cli"
@@ -40,9 +42,11 @@ class Context:
     _settings: Settings | None = None
     _registry: ModelRegistry | None = None
     _pipeline: FacePipeline | None = None
+    #: What ``_pipeline`` was built with: the detector, and the site detector's hash.
+    _pipeline_key: tuple[str, str | None] | None = None
 
     def reset(self, data_dir: Path | None, as_json: bool, actor: str) -> None:
-        """Start a new invocation; the pipeline (models only, no site data) is kept."""
+        """Start a new invocation; the pipeline is kept while its models stay the same."""
         self.data_dir, self.as_json, self.actor = data_dir, as_json, actor
         self._settings = None
         self._registry = None
@@ -57,17 +61,27 @@ class Context:
     def registry(self) -> ModelRegistry:
         if self._registry is None:
             registry = ModelRegistry.default()
-            path = self.settings.data_dir / CALIBRATION_FILE
-            if path.exists():
+            data_dir = self.settings.data_dir
+            path = data_dir / CALIBRATION_FILE
+            if path.exists() or site_models_path(data_dir).exists():
                 site_key = load_site_key(self.settings, database_exists=True)
                 registry = apply_calibration(registry, path, site_key)
+                registry = apply_site_models(registry, data_dir, site_key)
             self._registry = registry
         return self._registry
 
     @property
     def pipeline(self) -> FacePipeline:
-        if self._pipeline is None:
-            self._pipeline = FacePipeline.default(self.registry)
+        detector = self.settings.detector
+        site_detector = (
+            self.registry.entry(SITE_DETECTOR_MODEL).sha256
+            if detector is DetectorChoice.RCNN and SITE_DETECTOR_MODEL in self.registry.names
+            else None
+        )
+        key = (detector.value, site_detector)
+        if self._pipeline is None or self._pipeline_key != key:
+            self._pipeline = FacePipeline.default(self.registry, detector=detector)
+            self._pipeline_key = key
         return self._pipeline
 
     @contextmanager

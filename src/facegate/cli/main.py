@@ -16,6 +16,7 @@ from facegate.cli import (
     bench,
     compliance,
     demo,
+    detector,
     ledger,
     liveness,
     people,
@@ -72,6 +73,7 @@ accountability.register(app)
 compliance.register(app)
 retention.register(app)
 liveness.register(app)
+detector.register(app)
 
 
 #: Exit code for a failure facegate did not anticipate (a bug); see ``--verbose`` logs.

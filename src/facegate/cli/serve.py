@@ -10,8 +10,10 @@ from rich.markup import escape
 
 from facegate.api.app import create_app
 from facegate.cli.context import get
+from facegate.core.config import DetectorChoice
 from facegate.demo_service import prepare_demo_service
 from facegate.store import Store
+from facegate.vision.pipeline import check_detector
 
 
 def serve(
@@ -21,10 +23,22 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Set up the demo site (development only).")
     ] = False,
+    detector: Annotated[
+        DetectorChoice | None,
+        typer.Option(
+            help="Face detector: hog, or rcnn (the site's model from `facegate detector "
+            "install`). Default $FACEGATE_DETECTOR or hog."
+        ),
+    ] = None,
 ) -> None:
     """Run the gate service, admin console, self-service and kiosk pages."""
     context = get(ctx)
     settings = context.settings
+    if detector is not None:
+        settings = settings.model_copy(update={"detector": detector})
+    # Before binding the port: a detector that cannot load is a typed error, not a failed
+    # start-up inside uvicorn (the app checks again with the store's key).
+    check_detector(context.registry, settings.detector)
     bind_host = host or settings.host
     bind_port = port or settings.port
     store = Store.open(settings)

@@ -28,6 +28,18 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class DetectorChoice(StrEnum):
+    """The face detector the pipeline runs.
+
+    HOG: dlib's HOG detector, its MMOD CNN when HOG finds nothing (packaged, the default).
+    RCNN: the site's own Faster R-CNN detector (``facegate detector install``; needs the
+    ``facegate[rcnn]`` extra).
+    """
+
+    HOG = "hog"
+    RCNN = "rcnn"
+
+
 class Settings(BaseSettings):
     """facegate settings. Paths are resolved against the working directory."""
 
@@ -61,6 +73,10 @@ class Settings(BaseSettings):
     )
     cookie_secure: bool | None = Field(
         default=None, description="session cookies only over HTTPS; default: on in production"
+    )
+    detector: DetectorChoice = Field(
+        default=DetectorChoice.HOG,
+        description="face detector: hog (packaged) or rcnn (the site's own trained model)",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -42,7 +42,11 @@ class OperatingPointInfo:
 
 @dataclass(frozen=True, slots=True)
 class ModelEntry:
-    """One model file: where it comes from, its hash, licence and published numbers."""
+    """One model file: where it comes from, its hash, licence and published numbers.
+
+    A packaged model's file lies in ``<package>/models/<filename>``; a site's own model
+    (:mod:`facegate.models.site`) has no package and lies in ``<directory>/<filename>``.
+    """
 
     name: str
     kind: str
@@ -54,6 +58,7 @@ class ModelEntry:
     source: str
     published_metrics: Mapping[str, Any] = field(default_factory=dict)
     operating_points: Mapping[str, OperatingPointInfo] = field(default_factory=dict)
+    directory: Path | None = None
 
     @property
     def has_file(self) -> bool:
@@ -100,9 +105,22 @@ class ModelRegistry:
         entries[name] = replace(entries[name], operating_points=merged)
         return ModelRegistry(entries)
 
+    def with_models(self, entries: Mapping[str, ModelEntry]) -> ModelRegistry:
+        """A copy with ``entries`` added (e.g. a site's own models).
+
+        Raises:
+            ValueError: an entry would replace one already here, naming it.
+        """
+        clashes = sorted(set(entries) & set(self._entries))
+        if clashes:
+            raise ValueError(f"model(s) already in the registry: {', '.join(clashes)}")
+        return ModelRegistry({**self._entries, **entries})
+
     def default_path(self, name: str) -> Path:
-        """Where the model's file is installed (inside its Python package)."""
+        """Where the model's file is installed: its ``directory``, else its Python package."""
         entry = self.entry(name)
+        if entry.directory is not None and entry.filename is not None:
+            return entry.directory / entry.filename
         if entry.package is None or entry.filename is None:
             raise UnknownModelError(f"model {name!r} has no file (it is built into its library)")
         return Path(

@@ -6,11 +6,13 @@ It only wires stages; each stage is swappable through the constructor and adds t
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Sequence
 from enum import StrEnum
 
-from facegate.errors import MultipleFacesError, NoFaceError
+from facegate.core.config import DetectorChoice
+from facegate.errors import ConfigError, MissingDependencyError, MultipleFacesError, NoFaceError
 from facegate.models.registry import ModelRegistry
 from facegate.vision.align import DlibAligner
 from facegate.vision.detect import CascadeDetector, HogDetector, MmodDetector
@@ -18,6 +20,7 @@ from facegate.vision.embed import DlibResNetEmbedder
 from facegate.vision.image import RGBImage
 from facegate.vision.landmarks import FivePointLandmarker
 from facegate.vision.quality import QualityAssessor
+from facegate.vision.rcnn.config import SITE_DETECTOR_MODEL
 from facegate.vision.record import Face
 from facegate.vision.stages import Detector, FaceStage
 
@@ -28,6 +31,8 @@ AMBIGUOUS_FACE_RATIO = 0.5
 #: weak false positives (margins near 0, e.g. on clothing) neither block enrollment nor
 #: become the subject; a second real face (margins ~1) is refused.
 AMBIGUOUS_SCORE_RATIO = 0.25
+#: What the ``rcnn`` detector imports (the optional extra ``facegate[rcnn]``).
+RCNN_EXTRA_MODULES = ("torch", "torchvision")
 
 
 class Selection(StrEnum):
@@ -58,15 +63,28 @@ class FacePipeline:
 
     @classmethod
     def default(
-        cls, registry: ModelRegistry | None = None, *, flip_average: bool = False
+        cls,
+        registry: ModelRegistry | None = None,
+        *,
+        flip_average: bool = False,
+        detector: DetectorChoice = DetectorChoice.HOG,
     ) -> FacePipeline:
-        """HOG (then CNN) detection, 5 landmarks, dlib alignment, quality, ResNet embedding.
+        """Detection, 5 landmarks, dlib alignment, quality, ResNet embedding.
 
+        ``detector``: :attr:`DetectorChoice.HOG` runs HOG, then the MMOD CNN on images HOG
+        finds no face in; :attr:`DetectorChoice.RCNN` runs the site's own Faster R-CNN
+        (:data:`SITE_DETECTOR_MODEL` in ``registry``, hash-checked when loaded).
         ``flip_average``: see :class:`~facegate.vision.embed.DlibResNetEmbedder`.
+
+        Raises:
+            ValueError: ``detector`` is not a :class:`DetectorChoice`.
+            MissingDependencyError: rcnn without torch (``facegate[rcnn]``).
+            ConfigError: rcnn, but no site detector is installed in ``registry``.
+            ModelIntegrityError: a model file differs from its registered hash.
         """
         registry = registry or ModelRegistry.default()
         return cls(
-            CascadeDetector([HogDetector(), MmodDetector(registry)]),
+            _detector(registry, DetectorChoice(detector)),
             [
                 FivePointLandmarker(registry),
                 DlibAligner(),
@@ -117,6 +135,39 @@ class FacePipeline:
         face = select_subject(faces, image.shape[1], image.shape[0], selection)
         face.stage_seconds[self.detector.name] = seconds
         return self.complete(image, face)
+
+
+def check_detector(registry: ModelRegistry, detector: DetectorChoice) -> None:
+    """Fails now, without loading anything, where :meth:`FacePipeline.default` would fail
+    for ``detector`` for want of the extra or the site's model (e.g. before serving).
+
+    Raises:
+        MissingDependencyError: rcnn without torch / torchvision.
+        ConfigError: rcnn, but :data:`SITE_DETECTOR_MODEL` is not in ``registry``.
+    """
+    if DetectorChoice(detector) is not DetectorChoice.RCNN:
+        return
+    missing = [name for name in RCNN_EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingDependencyError(
+            f"the rcnn detector needs {' and '.join(missing)}: install facegate[rcnn]"
+        )
+    if SITE_DETECTOR_MODEL not in registry.names:
+        raise ConfigError(
+            f"the rcnn detector needs the site's trained model {SITE_DETECTOR_MODEL!r}, and "
+            "none is installed: run `facegate detector install WEIGHTS` (weights from "
+            "`facegate detector train`), or use the hog detector"
+        )
+
+
+def _detector(registry: ModelRegistry, detector: DetectorChoice) -> Detector:
+    if detector is DetectorChoice.HOG:
+        return CascadeDetector([HogDetector(), MmodDetector(registry)])
+    check_detector(registry, detector)
+    # Imported here: torch is an optional extra, and loading it costs seconds.
+    from facegate.vision.rcnn.detector import RcnnDetector
+
+    return RcnnDetector(registry)
 
 
 def select_subject(faces: Sequence[Face], width: int, height: int, selection: Selection) -> Face:

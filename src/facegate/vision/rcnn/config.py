@@ -61,6 +61,9 @@ FACE_ASPECT_RATIOS = (1.0, 1.25, 1.5)
 
 #: Background + face.
 NUM_CLASSES = 2
+#: Registry name of a site's own trained detector (``facegate detector install``); site
+#: weights are trained on the site's pictures and never ship in the package.
+SITE_DETECTOR_MODEL = "site_rcnn_detector"
 #: Resized shorter side / cap on the longer side. The seed's reference code resizes to
 #: 800x600; 320 px is the size offline-models.md timed for CPU training (~3.2 s per step of
 #: two images), and the development sets' faces stay at 27 px or more at it.

@@ -1,0 +1,178 @@
+"""``facegate bench detector``: train the R-CNN on the development sets, then compare it with
+HOG on held-out masked faces, in one run.
+
+The mask set is split by a hash of each file name: a third is held out for evaluation and
+never trained on. The R-CNN trains on the rest (repeated, so masked faces are about half of
+what it sees), on dlib's PASCAL faces and on pseudo-labelled faces from unlabelled folders.
+Both detectors are scored by the same code on the same held-out images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+
+from facegate.bench.detection import (
+    DetectionReport,
+    compare,
+    evaluate_detector,
+    hog_for_evaluation,
+    plot_pr,
+)
+from facegate.bench.loss_plot import plot_loss
+from facegate.bench.report import atomic_write, write_json
+from facegate.errors import DatasetError
+from facegate.models.registry import sha256_of
+from facegate.vision.rcnn.annotations import AnnotatedImage, read_annotations
+from facegate.vision.rcnn.config import RcnnConfig
+from facegate.vision.rcnn.pseudo import PSEUDO_MIN_SCORE, find_images, pseudo_label
+
+#: One file in this many (by name hash) is held out of training for evaluation.
+HOLDOUT_EVERY = 3
+#: Training copies of each training mask image: ~70 images against ~250 pseudo-labels.
+MASK_REPEAT = 2
+#: Unlabelled pictures taken from each folder for pseudo-labels.
+DEFAULT_UNLABELLED_LIMIT = 100
+
+BENCH_FILE = "detector.json"
+REPORT_FILE = "report.md"
+PR_PLOT = "pr.png"
+LOSS_PLOT = "loss.png"
+WEIGHTS_FILE = "weights.pt"
+
+
+def is_held_out(image: AnnotatedImage) -> bool:
+    """Fixed by the file name alone: the same split on every machine and every run."""
+    return int(hashlib.sha256(image.path.name.encode("utf-8")).hexdigest(), 16) % HOLDOUT_EVERY == 0
+
+
+@dataclass(slots=True)
+class DetectorBench:
+    training_images: dict[str, int]
+    held_out_images: int
+    held_out_faces: int
+    steps_done: int
+    training_seconds: float
+    stopped_early: bool
+    device: str
+    weights_sha256: str
+    reports: list[DetectionReport] = field(default_factory=list)
+    pseudo: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "training_images": self.training_images,
+            "held_out_images": self.held_out_images,
+            "held_out_faces": self.held_out_faces,
+            "steps_done": self.steps_done,
+            "training_minutes": round(self.training_seconds / 60, 1),
+            "stopped_early": self.stopped_early,
+            "device": self.device,
+            "weights_sha256": self.weights_sha256,
+            "pseudo_labels": self.pseudo,
+            "detectors": [report.to_json() for report in self.reports],
+        }
+
+
+def read_mask_set(folder: Path) -> list[AnnotatedImage]:
+    if not (folder / "annotations").is_dir():
+        raise DatasetError(f"{folder}: expected annotations/ (Pascal VOC) and images/")
+    return read_annotations("voc", folder / "annotations", images_dir=folder / "images")
+
+
+def run_detector_bench(
+    mask_dir: Path,
+    extra_csv: Sequence[Path],
+    unlabelled: Sequence[Path],
+    out: Path,
+    progress: Progress,
+    *,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    max_minutes: float | None,
+    unlabelled_limit: int = DEFAULT_UNLABELLED_LIMIT,
+    resume: bool = False,
+) -> DetectorBench:
+    """Train, export, evaluate both detectors; write JSON, Markdown, PR and loss plots."""
+    from facegate.vision.rcnn.data import preload
+    from facegate.vision.rcnn.detector import RcnnDetector
+    from facegate.vision.rcnn.train import TrainSettings, train
+    from facegate.vision.rcnn.weights import export_weights
+
+    mask = read_mask_set(mask_dir)
+    held_out = [image for image in mask if is_held_out(image)]
+    training = [image for image in mask if not is_held_out(image)] * MASK_REPEAT
+    counts = {f"{mask_dir.name} (x{MASK_REPEAT})": len(training) // MASK_REPEAT}
+    for csv_path in extra_csv:
+        extra = read_annotations("csv", csv_path)
+        counts[csv_path.parent.name] = len(extra)
+        training += extra
+    paths = [p for folder in unlabelled for p in find_images(folder, unlabelled_limit)]
+    labelling = progress.add_task("pseudo-labels", total=len(paths))
+    pseudo = pseudo_label(paths, on_image=lambda: progress.advance(labelling))
+    counts["pseudo-labelled"] = len(pseudo.images)
+    training += pseudo.images
+    loading = progress.add_task("images", total=len(training))
+    samples = preload(training, lambda: progress.advance(loading))
+
+    settings = TrainSettings(steps=steps, batch_size=batch_size, seed=seed)
+    stepping = progress.add_task("training", total=steps)
+    result = train(
+        samples,
+        RcnnConfig(),
+        settings,
+        out / "train",
+        resume=resume,
+        max_seconds=None if max_minutes is None else max_minutes * 60,
+        on_step=lambda log: progress.update(stepping, completed=log.step),
+    )
+    weights = export_weights(result.model, result.config, out / WEIGHTS_FILE)
+
+    evaluating = progress.add_task("evaluating", total=2 * len(held_out))
+    reports = [
+        evaluate_detector(
+            hog_for_evaluation(), held_out, on_image=lambda: progress.advance(evaluating)
+        ),
+        evaluate_detector(
+            RcnnDetector.from_file(weights), held_out, on_image=lambda: progress.advance(evaluating)
+        ),
+    ]
+    bench = DetectorBench(
+        training_images=counts,
+        held_out_images=len(held_out),
+        held_out_faces=sum(len(image.boxes) for image in held_out),
+        steps_done=result.steps_done,
+        training_seconds=result.seconds,
+        stopped_early=result.stopped_early,
+        device=result.device,
+        weights_sha256=sha256_of(weights),
+        reports=reports,
+        pseudo={
+            "min_score": PSEUDO_MIN_SCORE,
+            "pictures": len(paths),
+            "kept": len(pseudo.images),
+            "no_face": pseudo.no_face,
+            "doubtful": pseudo.doubtful,
+            "unreadable": len(pseudo.unreadable),
+        },
+    )
+    _write(bench, result.history, out)
+    return bench
+
+
+def _write(bench: DetectorBench, history: Sequence[Any], out: Path) -> None:
+    write_json(bench.to_json(), out / BENCH_FILE)
+    plot_pr(bench.reports, out / PR_PLOT, f"Held-out masked faces ({bench.held_out_faces})")
+    plot_loss([log.step for log in history], [log.losses for log in history], out / LOSS_PLOT)
+    text = (
+        f"# Face detectors on held-out masked faces\n\n{compare(bench.reports)}\n\n"
+        f"R-CNN: {bench.steps_done} steps in {bench.training_seconds / 60:.1f} min on "
+        f"{bench.device}; trained on {bench.training_images}.\n"
+    )
+    atomic_write(out / REPORT_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))

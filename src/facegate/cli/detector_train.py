@@ -1,0 +1,153 @@
+"""``facegate detector train``: a site trains its own face detector."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from facegate.bench.report import require_plotting, write_json
+from facegate.cli.context import get, progress_bar
+from facegate.errors import MissingDependencyError
+from facegate.models.registry import sha256_of
+from facegate.vision.rcnn.config import Backbone, RcnnConfig
+from facegate.vision.rcnn.pseudo import PSEUDO_MIN_SCORE
+from facegate.vision.rcnn.sources import Source, gather
+
+WEIGHTS_NAME = "weights.pt"
+TRAINING_REPORT = "training.json"
+LOSS_PLOT = "loss.png"
+
+
+def train_command(
+    ctx: typer.Context,
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="FORMAT:ANNOTATIONS[:IMAGES], repeatable. voc:DIR (images in DIR/../images), "
+            "csv:FILE, wider:FILE:IMAGES.",
+        ),
+    ] = None,
+    unlabelled: Annotated[
+        list[Path] | None,
+        typer.Option(help="Folder of unlabelled pictures to pseudo-label with HOG, repeatable."),
+    ] = None,
+    unlabelled_limit: Annotated[
+        int | None, typer.Option(min=1, help="At most this many pictures from each folder.")
+    ] = None,
+    pseudo_min_score: Annotated[
+        float, typer.Option(help="HOG margin a pseudo-label needs.")
+    ] = PSEUDO_MIN_SCORE,
+    out: Annotated[Path, typer.Option(help="Folder for weights, checkpoint and report.")] = Path(
+        "artifacts/detector"
+    ),
+    steps: Annotated[int, typer.Option(min=1)] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1)] = 4,
+    learning_rate: Annotated[float, typer.Option(min=1e-7)] = 1e-3,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+    backbone: Annotated[Backbone, typer.Option()] = Backbone.MOBILENET_V3_LARGE_FPN,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoint.pt.")] = False,
+    checkpoint_every: Annotated[int, typer.Option(min=1)] = 100,
+    max_minutes: Annotated[
+        float | None, typer.Option(min=0.1, help="Stop (with a checkpoint) after this long.")
+    ] = None,
+) -> None:
+    """Train the Faster R-CNN face detector from scratch; write OUT/weights.pt and a report.
+
+    Deterministic for a given seed on a CPU, including across --resume. Install the result
+    for serving with ``facegate detector install OUT/weights.pt``.
+    """
+    context = get(ctx)
+    require_plotting()
+    try:
+        from facegate.vision.rcnn.data import preload
+        from facegate.vision.rcnn.train import Device, StepLog, TrainSettings, train
+        from facegate.vision.rcnn.weights import export_weights
+    except ImportError as exc:
+        raise MissingDependencyError("training needs torch: install facegate[rcnn]") from exc
+    from facegate.bench.loss_plot import plot_loss
+
+    sources = [Source.parse(text) for text in dataset or []]
+    settings = TrainSettings(
+        steps=steps, batch_size=batch_size, learning_rate=learning_rate, seed=seed
+    )
+    config = RcnnConfig.for_backbone(backbone)
+    with progress_bar(context) as progress:
+        labelling = progress.add_task("pseudo-labels", total=None, visible=bool(unlabelled))
+        training_set = gather(
+            sources,
+            unlabelled or [],
+            unlabelled_limit=unlabelled_limit,
+            min_score=pseudo_min_score,
+            on_image=lambda: progress.advance(labelling),
+        )
+        loading = progress.add_task("images", total=len(training_set.images))
+        samples = preload(training_set.images, lambda: progress.advance(loading))
+        stepping = progress.add_task("training", total=steps)
+
+        def on_step(log: StepLog) -> None:
+            description = f"training loss {log.total:.3f}"
+            progress.update(stepping, completed=log.step, description=description)
+
+        result = train(
+            samples,
+            config,
+            settings,
+            out,
+            device=Device(device),
+            resume=resume,
+            checkpoint_every=checkpoint_every,
+            max_seconds=None if max_minutes is None else max_minutes * 60,
+            on_step=on_step,
+        )
+    weights = export_weights(result.model, config, out / WEIGHTS_NAME)
+    digest = sha256_of(weights)
+    plot_loss(
+        [log.step for log in result.history],
+        [log.losses for log in result.history],
+        out / LOSS_PLOT,
+    )
+    report = {
+        "weights": str(weights),
+        "sha256": digest,
+        "size_bytes": weights.stat().st_size,
+        "steps_done": result.steps_done,
+        "stopped_early": result.stopped_early,
+        "training_seconds": round(result.seconds, 1),
+        "device": result.device,
+        "images": training_set.counts,
+        "faces": int(sum(len(s.boxes) for s in samples)),
+        "pseudo_labels": None
+        if training_set.pseudo is None
+        else {
+            "kept": len(training_set.pseudo.images),
+            "no_face": training_set.pseudo.no_face,
+            "doubtful": training_set.pseudo.doubtful,
+            "unreadable": training_set.pseudo.unreadable,
+        },
+        "settings": settings,
+        "config": config.to_dict(),
+        "first_loss": result.history[0].total if result.history else None,
+        "last_loss": result.history[-1].total if result.history else None,
+        "command": shlex.join(["facegate", *sys.argv[1:]]),
+    }
+    write_json(report, out / TRAINING_REPORT)
+    context.emit(
+        report,
+        escape(
+            f"trained {result.steps_done} steps in {result.seconds / 60:.1f} min on {result.device}"
+            + (" (stopped at --max-minutes; --resume continues)" if result.stopped_early else "")
+            + f"\nwrote {weights}\nsha256 {digest}\nloss curve {out / LOSS_PLOT}"
+        ),
+    )
+
+
+def register_train(app: typer.Typer) -> None:
+    app.command("train")(train_command)
