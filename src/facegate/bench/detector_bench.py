@@ -28,9 +28,10 @@ from facegate.bench.loss_plot import plot_loss
 from facegate.bench.report import atomic_write, write_json
 from facegate.errors import DatasetError
 from facegate.models.registry import sha256_of
-from facegate.vision.rcnn.annotations import AnnotatedImage, read_annotations
+from facegate.vision.rcnn.annotations import AnnotatedImage, AnnotationFormat, read_annotations
 from facegate.vision.rcnn.config import RcnnConfig
-from facegate.vision.rcnn.pseudo import PSEUDO_MIN_SCORE, find_images, pseudo_label
+from facegate.vision.rcnn.pseudo import PSEUDO_MIN_SCORE, PseudoLabels
+from facegate.vision.rcnn.sources import Source, gather
 
 #: One file in this many (by name hash) is held out of training for evaluation.
 HOLDOUT_EVERY = 3
@@ -108,16 +109,16 @@ def run_detector_bench(
     mask = read_mask_set(mask_dir)
     held_out = [image for image in mask if is_held_out(image)]
     training = [image for image in mask if not is_held_out(image)] * MASK_REPEAT
-    counts = {f"{mask_dir.name} (x{MASK_REPEAT})": len(training) // MASK_REPEAT}
-    for csv_path in extra_csv:
-        extra = read_annotations("csv", csv_path)
-        counts[csv_path.parent.name] = len(extra)
-        training += extra
-    paths = [p for folder in unlabelled for p in find_images(folder, unlabelled_limit)]
-    labelling = progress.add_task("pseudo-labels", total=len(paths))
-    pseudo = pseudo_label(paths, on_image=lambda: progress.advance(labelling))
-    counts["pseudo-labelled"] = len(pseudo.images)
-    training += pseudo.images
+    labelling = progress.add_task("pseudo-labels", total=None)
+    extra = gather(
+        [Source(AnnotationFormat.CSV, path, None) for path in extra_csv],
+        unlabelled,
+        unlabelled_limit=unlabelled_limit,
+        on_image=lambda: progress.advance(labelling),
+    )
+    counts = {f"{mask_dir.name} (x{MASK_REPEAT})": len(training) // MASK_REPEAT, **extra.counts}
+    training += extra.images
+    pseudo = extra.pseudo or PseudoLabels()
     loading = progress.add_task("images", total=len(training))
     samples = preload(training, lambda: progress.advance(loading))
 
@@ -155,7 +156,10 @@ def run_detector_bench(
         reports=reports,
         pseudo={
             "min_score": PSEUDO_MIN_SCORE,
-            "pictures": len(paths),
+            "pictures": len(pseudo.images)
+            + pseudo.no_face
+            + pseudo.doubtful
+            + len(pseudo.unreadable),
             "kept": len(pseudo.images),
             "no_face": pseudo.no_face,
             "doubtful": pseudo.doubtful,

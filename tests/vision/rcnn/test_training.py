@@ -115,6 +115,15 @@ def test_checkpoint_is_never_overwritten_or_mixed_up(samples: list[Sample], tmp_
         train(samples, SMALL, settings, tmp_path, device="cpu", resume=True)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error(
+    samples: list[Sample], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        train(samples, SMALL, TrainSettings(steps=1), tmp_path, device="cuda")
+    assert not tmp_path.joinpath(CHECKPOINT_NAME).exists()
+
+
 def test_no_faces_to_train_on_is_refused(samples: list[Sample], tmp_path: Path) -> None:
     empty = [Sample(s.name, s.image, torch.zeros(0, 4)) for s in samples]
     with pytest.raises(ConfigError, match="no face boxes"):

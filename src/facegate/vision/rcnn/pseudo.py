@@ -18,8 +18,8 @@ from facegate.vision.image import load_image
 from facegate.vision.rcnn.annotations import FACE_LABEL, AnnotatedImage, LabelledBox
 from facegate.vision.stages import Detector
 
-#: HOG SVM margin a detection needs to become a label. dlib's own cut is 0; at 0.5 its
-#: detections on the development sets are faces (checked by eye on 200 LFW pseudo-labels).
+#: HOG SVM margin a detection needs to become a label: half a unit above dlib's own cut
+#: of 0, where false windows (clothing, backgrounds) score near 0 and faces above 1.
 PSEUDO_MIN_SCORE = 0.5
 #: Detections between this margin and :data:`PSEUDO_MIN_SCORE` are doubtful: their image
 #: is dropped rather than trained on with a face marked as background.
