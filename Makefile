@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint typecheck unit compliance bench clean browser-deps
+.PHONY: run test lint typecheck unit compliance frontdoor bench clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/facegate serve --demo
 
-test: $(VENV)/.installed-test lint typecheck unit compliance
+test: $(VENV)/.installed-test lint typecheck frontdoor unit compliance
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
@@ -51,6 +51,10 @@ compliance: $(VENV)/.installed-test
 	FACEGATE_DATA_DIR=$(COMPLIANCE_DATA) $(BIN)/facegate demo > /dev/null
 	FACEGATE_DATA_DIR=$(COMPLIANCE_DATA) $(BIN)/facegate compliance report --site demo
 
+# `make run` on a fresh venv with the core install only (no extras): the README's first command.
+frontdoor:
+	bash .ci/front-door
+
 bench: $(VENV)/.installed-test
 	$(BIN)/facegate bench verification --baseline \
 		--pairs ../shared/data/lfw_deepfunneled_subset/pairs.txt \
@@ -60,4 +64,4 @@ bench: $(VENV)/.installed-test
 		--out artifacts/bench
 
 clean:
-	rm -rf $(VENV) artifacts .facegate
+	rm -rf $(VENV) .venv-core artifacts .facegate

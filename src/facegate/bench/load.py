@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-import httpx
 import numpy as np
 import uvicorn
 
@@ -28,6 +27,7 @@ from facegate.api.app import create_app
 from facegate.api.ratelimit import Limit, RateLimiter
 from facegate.api.state import AppState
 from facegate.core.config import Environment, Settings
+from facegate.errors import MissingDependencyError
 from facegate.fixtures import astronaut, encode_png
 from facegate.privacy.notice_template import starter_notice
 from facegate.recognition import enroll_images
@@ -104,6 +104,7 @@ def run_load(
         raise ValueError(f"devices must be at least 1, got {devices}")
     if not seconds > 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
+    _require_httpx()
     with tempfile.TemporaryDirectory(prefix="facegate-load-") as tmp:
         settings = Settings(data_dir=Path(tmp), env=Environment.DEVELOPMENT)
         with Store.open(settings) as store:
@@ -179,6 +180,14 @@ def _prepare(
     return clients
 
 
+def _require_httpx() -> None:
+    """The simulated devices speak HTTP through httpx, which only the extras install."""
+    try:
+        import httpx  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError("bench load needs httpx: install facegate[eval]") from exc
+
+
 def _wait_started(server: uvicorn.Server) -> None:
     deadline = time.monotonic() + _STARTUP_SECONDS
     while not server.started:
@@ -193,6 +202,7 @@ def _drive(base_url: str, clients: list[_Client], kind: LoadKind, seconds: float
     errors = [0] * len(clients)
     start = threading.Barrier(len(clients) + 1)
     deadline: list[float] = []
+    import httpx  # an extra: see _require_httpx
 
     def device(index: int) -> None:
         client = clients[index]

@@ -16,7 +16,7 @@ from facegate.cli.context import get, progress_bar
 from facegate.liveness.features import FeatureSpec
 from facegate.liveness.pad_metrics import markdown_table
 from facegate.liveness.passive import PAD_MODEL
-from facegate.liveness.training import DEFAULT_C, extract, fit, read_samples
+from facegate.liveness.training import DEFAULT_C, extract, fit, read_samples, require_training
 from facegate.models.registry import sha256_of
 from facegate.vision.detect import HogDetector
 
@@ -43,6 +43,7 @@ def train(
     src/facegate/models/ and put its SHA-256 and size in registry.json.
     """
     context = get(ctx)
+    require_training()
     samples = read_samples(dataset)
     spec = FeatureSpec()
     with progress_bar(context) as progress:
@@ -83,6 +84,7 @@ def bench_pad(
     """ISO/IEC 30107-3 APCER per attack type, BPCER, ACER and BPCER at APCER 1%/5%, by
     leave-one-subject-out cross-validation, plus a DET plot."""
     context = get(ctx)
+    require_training()
     if plot:
         require_plotting()
     out.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from facegate.errors import DatasetError
+from facegate.errors import DatasetError, MissingDependencyError
 from facegate.liveness.features import FeatureSpec, pad_features
 from facegate.liveness.pad_metrics import BONA_FIDE
 from facegate.liveness.passive import DEFAULT_THRESHOLD, LinearPadModel
@@ -136,6 +136,17 @@ def extract(
             advance()
     matrix = np.vstack(rows) if rows else np.zeros((0, spec.length))
     return FeatureSet(kept, matrix, missed, spec)
+
+
+def require_training() -> None:
+    """Fail before minutes of feature extraction when scikit-learn (``facegate[eval]``) is
+    absent: serving the model needs numpy only, training needs the extra."""
+    try:
+        import sklearn.linear_model  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "training the PAD model needs scikit-learn: install facegate[eval]"
+        ) from exc
 
 
 def fit(
