@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from facegate.errors import FacegateError, NotFoundError, PoorQualityError
 from facegate.matching import (
     DEFAULT_OPERATING_POINT,
@@ -22,7 +24,7 @@ from facegate.matching import (
 from facegate.matching.decide import Decision
 from facegate.models.registry import ModelRegistry
 from facegate.store import Store
-from facegate.vision.image import load_image
+from facegate.vision.image import RGBImage, load_image
 from facegate.vision.pipeline import FacePipeline, Selection
 from facegate.vision.record import Embedding, Face, QualityReason
 
@@ -56,12 +58,12 @@ def enroll_images(
     store: Store,
     pipeline: FacePipeline,
     subject_id: str,
-    sources: Sequence[ImageSource],
+    sources: Sequence[ImageSource | RGBImage],
     actor: str,
     max_pixels: int,
     on_image_done: Callable[[], None] | None = None,
 ) -> list[str]:
-    """Enroll one template per image, all or none.
+    """Enroll one template per image (encoded, or already decoded), all or none.
 
     Each image must show exactly one face (:attr:`Selection.SINGLE`) that passes the quality
     gate; otherwise nothing is stored and the error names the image and the reasons.
@@ -79,7 +81,12 @@ def enroll_images(
     for index, source in enumerate(sources):
         label = str(source) if isinstance(source, Path) else f"image {index + 1}"
         try:
-            face = pipeline.subject(load_image(source, max_pixels=max_pixels), Selection.SINGLE)
+            image = (
+                source
+                if isinstance(source, np.ndarray)
+                else load_image(source, max_pixels=max_pixels)
+            )
+            face = pipeline.subject(image, Selection.SINGLE)
             if face.quality is not None and not face.quality.passed:
                 reasons = [r.value for r in face.quality.reasons]
                 raise PoorQualityError(

@@ -1,12 +1,15 @@
-"""Per-device and per-subject rate limits: 429 with Retry-After and the error body."""
+"""Per-device rate limits (429 with Retry-After and the error body) and the PIN pad's back-off."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
-from facegate.api.ratelimit import DEVICE_DECISIONS, DEVICE_FACES, SUBJECT_SECRETS, RateLimiter
+from facegate.api.ratelimit import DEVICE_DECISIONS, DEVICE_FACES, RateLimiter
 from facegate.api.state import AppState
 from facegate.store import Store
+from facegate.store.backoff import FREE_FAILURES
+from facegate.store.schema import GuessBackoff, utcnow
 from tests.api.conftest import SITE, Setup
 from tests.api.gate_helpers import decide, device_headers
 from tests.store.helpers import OPERATOR, consented_subject
@@ -72,23 +75,33 @@ def test_faces_are_limited_per_device(client: TestClient, setup: Setup) -> None:
     assert decide(client, setup.device_key, "card", secret="0BADCAFE").status_code == 200
 
 
-def test_pins_are_limited_per_claimed_subject(
+def test_a_pin_pad_answers_the_same_for_any_number_and_never_locks_a_resident_out(
     client: TestClient, store: Store, setup: Setup
 ) -> None:
-    _fake_limiter(client)
-    subject = consented_subject(store, SITE)
-    other = consented_subject(store, SITE, name="Li Si")
-    store.credentials.set_pin(other.id, "402917", actor=OPERATOR)
-    # Spread over devices: the limit is per subject, not per device.
-    keys = [setup.device_key] + [
-        store.devices.register(SITE, f"Kiosk {i}", ["main"], actor=OPERATOR).api_key
-        for i in range(2)
+    """A passer-by cannot tell a resident's number from an unknown one, nor lock it:
+    wrong PINs make the number and the pad wait (capped), the right PIN then opens."""
+    resident = consented_subject(store, SITE)
+    store.credentials.set_pin(resident.id, "402917", actor=OPERATOR)
+    assert resident.resident_number is not None
+    unknown = "999999" if resident.resident_number != "999999" else "888888"
+    pads = [
+        store.devices.register(SITE, f"Pad {i}", ["main"], actor=OPERATOR).api_key for i in range(2)
     ]
-    for attempt in range(SUBJECT_SECRETS.events):
-        key = keys[attempt % len(keys)]
-        response = decide(client, key, "pin", secret="111333", subject_id=subject.id)
-        assert response.status_code == 200
-    refused = decide(client, keys[0], "pin", secret="111333", subject_id=subject.id)
-    _assert_limited(refused.status_code, dict(refused.headers), refused.json())
-    opened = decide(client, keys[0], "pin", secret="402917", subject_id=other.id)
-    assert opened.json()["outcome"] == "open"
+
+    def answers(number: str, key: str) -> list[tuple[object, object, object]]:
+        seen = []
+        for _ in range(FREE_FAILURES + 2):
+            body = decide(client, key, "pin", secret="111333", resident_number=number).json()
+            seen.append((body["outcome"], body["reason"], body.get("retry_after")))
+        return seen
+
+    known = answers(resident.resident_number, pads[0])
+    assert answers(unknown, pads[1]) == known
+    assert known[-1] == ("try_another", "too_many_tries", 1)
+    assert "locked" not in {reason for _, reason, _ in known}
+    with store.transaction() as session:
+        session.execute(update(GuessBackoff).values(blocked_until=utcnow()))
+    right = decide(
+        client, setup.device_key, "pin", secret="402917", resident_number=resident.resident_number
+    )
+    assert right.json()["outcome"] == "open"

@@ -298,3 +298,14 @@ def test_unexpected_failure_is_one_line_and_exit_70(
     assert code == 70
     assert body["error"]["code"] == "facegate_error"
     assert "internal error (RuntimeError: simulated bug)" in body["error"]["message"]
+
+
+def test_init_makes_an_existing_data_dir_private(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    """A data dir made by hand (0755) holds the database and keys: init closes it to 0700."""
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)
+    code, body = run(capsys, "init")
+    assert code == 0, body
+    assert data_dir.stat().st_mode & 0o777 == 0o700

@@ -11,7 +11,7 @@ import pytest
 from facegate.cli.main import main
 from facegate.core.config import Environment, Settings
 from facegate.errors import NotFoundError, PolicyError
-from facegate.store import Store
+from facegate.store import Store, SubjectKind
 
 from ..store.helpers import OPERATOR, SITE_CODE, enrolled_subject, ready_site
 
@@ -68,6 +68,22 @@ def test_r23_backup_create_list_and_restore(
     assert body["restore"]["subjects_erased"] == 1
     code, body = run(capsys, "subject", "list", "--site", SITE_CODE)
     assert body["subjects"] == []
+
+
+def test_backup_restore_says_what_it_carried_forward(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    with Store.open(Settings(data_dir=data_dir, env=Environment.DEVELOPMENT)) as store:
+        ready_site(store)
+        subject = store.add_subject(SITE_CODE, "Wang Wu", SubjectKind.RESIDENT, actor=OPERATOR)
+        card = store.credentials.issue_card(subject.id, "ZX90-7788-QW", OPERATOR)
+        backup = store.backups.create(actor=OPERATOR)
+        store.credentials.revoke(card.id, OPERATOR)
+    assert main(["backup", "restore", str(backup.path), "--yes"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "carried forward: 1 credential(s) revoked, 0 one-time code(s) spent" in said
+    code, body = run(capsys, "backup", "restore", str(backup.path), "--yes")
+    assert (code, body["restore"]["revocations"]["credentials_revoked"]) == (0, 1)
 
 
 def test_bad_input_gets_typed_errors(capsys: pytest.CaptureFixture[str], subject_id: str) -> None:

@@ -560,6 +560,20 @@ def test_key_separation_flags_a_key_store_inside_the_database(tmp_path: Path) ->
     assert check.rules == (RuleId.R20, RuleId.R23)
 
 
+def test_key_separation_names_files_but_never_where_they_lie(tmp_path: Path) -> None:
+    """The report goes to auditors and a browser: no server paths of keys or database."""
+    data = tmp_path / "secret-place" / "data"
+    for settings in (
+        Settings(data_dir=data, env=Environment.DEVELOPMENT),
+        Settings(
+            data_dir=data, env=Environment.DEVELOPMENT, keystore_path=data / "facegate.sqlite"
+        ),
+    ):
+        explanation = check_key_separation(settings).explanation
+        assert "secret-place" not in explanation
+        assert str(tmp_path) not in explanation
+
+
 # The CLI
 
 

@@ -104,3 +104,21 @@ def test_device_key_is_scoped_stored_hashed_and_revocable(
     store.devices.revoke(info.id, actor=OPERATOR)
     with pytest.raises(AuthenticationError):
         store.devices.authenticate(device.api_key)
+
+
+@pytest.mark.rule("R-23")
+def test_r23_deleting_a_subject_ends_their_session_rows_and_removes_their_codes(
+    store: Store, site: SiteInfo, raw_db: sqlite3.Connection
+) -> None:
+    # The rows themselves, not only the session check: nothing is left to revive.
+    subject = store.add_subject(site.code, "Zhang San", SubjectKind.RESIDENT, actor=OPERATOR)
+    opened = store.accounts.sign_in_resident(
+        site.code, store.accounts.issue_signin_code(subject.id, actor=OPERATOR)
+    )
+    store.accounts.issue_signin_code(subject.id, actor=OPERATOR)
+    store.delete_subject(subject.id, "request", OPERATOR)
+    ended = raw_db.execute("SELECT revoked_at IS NOT NULL FROM web_session").fetchall()
+    assert ended == [(1,)]
+    assert raw_db.execute("SELECT count(*) FROM signin_code").fetchone() == (0,)
+    with pytest.raises(AuthenticationError):
+        store.accounts.session(opened.token)

@@ -11,13 +11,16 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
 from facegate.core.config import Environment, Settings
 from facegate.errors import IntegrityViolationError, InvalidRecordError, KeyMaterialError
 from facegate.store import SiteInfo, Store, SubjectStatus
+from facegate.store.audit_anchor import load_receipt
 from facegate.store.backups import BACKUP_DIR, restore
-from facegate.store.migrate import head_revision
+from facegate.store.engine import make_engine
+from facegate.store.migrate import alembic_config, head_revision
 from facegate.store.reconcile import RESTORE_MARKER
 from facegate.store.records import DeletionReason
 from facegate.store.schema import AuditEvent
@@ -194,3 +197,64 @@ def test_r28_a_tampered_backup_or_another_sites_backup_is_refused(
     with pytest.raises(KeyMaterialError):
         restore(settings, foreign_backup.path, actor=OPERATOR)
     assert _files_digest(db_path) == before
+
+
+@pytest.mark.rule("R-27", "R-23")
+def test_r27_a_restore_rewinds_the_receipt_on_record_and_verifies_intact(
+    store: Store, site: SiteInfo, settings: Settings
+) -> None:
+    enrolled_subject(store, count=1)
+    backup = store.backups.create(actor=OPERATOR)
+    for outcome in ("accept", "unknown"):
+        store.record_decision(site.code, "gate:1", "decision.identify", None, outcome)
+    store.close()
+    receipts = settings.resolved_audit_receipt_path
+    replaced = load_receipt(receipts, store.site_key).receipt
+    assert replaced is not None
+
+    restore(settings, backup.path, actor=OPERATOR)
+    with Store.open(settings) as reopened:
+        with reopened.reading() as session:
+            restored_id, detail = session.execute(
+                select(AuditEvent.id, AuditEvent.detail).where(
+                    AuditEvent.action == "backup.restored"
+                )
+            ).one()
+        # The receipt now anchors the restored log, ending with its backup.restored event.
+        receipt = load_receipt(receipts, reopened.site_key).receipt
+        assert receipt is not None
+        assert receipt.last_id == restored_id < replaced.last_id
+        report = reopened.verify_audit()
+        assert (report.ok, report.events_checked, report.receipt_found) == (
+            True,
+            restored_id,
+            True,
+        )
+    # The rewind itself is on record: the head the receipt named before.
+    recorded = json.loads(detail)
+    assert (recorded["replaced_last_id"], recorded["replaced_last_hash"]) == (
+        replaced.last_id,
+        replaced.last_hash,
+    )
+
+
+@pytest.mark.rule("R-27")
+def test_r27_a_backup_from_before_the_seal_is_sealed_when_restored(
+    store: Store, site: SiteInfo, settings: Settings, tmp_path: Path
+) -> None:
+    backup = store.backups.create(actor=OPERATOR)
+    store.close()
+    old = tmp_path / "facegate-0004.sqlite"
+    shutil.copyfile(backup.path, old)
+    engine = make_engine(f"sqlite:///{old}")
+    try:
+        with engine.connect() as connection:
+            connection.connection.cursor().execute("PRAGMA foreign_keys = OFF")
+            with connection.begin():
+                command.downgrade(alembic_config(connection), "0004")
+    finally:
+        engine.dispose()
+    report = restore(settings, old, actor=OPERATOR)
+    assert report.revision == "0004"
+    with Store.open(settings) as reopened:
+        assert reopened.verify_audit().ok

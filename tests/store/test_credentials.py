@@ -25,11 +25,12 @@ from facegate.errors import (
     NotFoundError,
     PolicyError,
 )
-from facegate.privacy.secrets import MAX_PIN_DIGITS, OTP_DIGITS, is_trivial_pin
+from facegate.privacy.secrets import MAX_PIN_DIGITS, OTP_DIGITS, SecretHasher, is_trivial_pin
 from facegate.store import EMBEDDING_DIM, SiteInfo, Store, SubjectInfo, SubjectKind
+from facegate.store.backoff import FREE_FAILURES, MAX_WAIT, wait_after
 from facegate.store.credentials import (
+    MAX_ACTIVE_OTPS,
     MAX_OTP_TTL,
-    MAX_PIN_FAILURES,
     MIN_OTP_TTL,
     OUTCOME_BY_REASON,
     Credentials,
@@ -42,7 +43,7 @@ from facegate.store.records import (
     CredentialStatus,
     GateOutcome,
 )
-from facegate.store.schema import Base, Credential, Subject, new_id, utcnow
+from facegate.store.schema import Base, Credential, GuessBackoff, Subject, new_id, utcnow
 
 from .helpers import MODEL, OPERATOR, SITE_CODE, consented_subject, enrolled_subject
 
@@ -222,30 +223,111 @@ def test_setting_a_pin_revokes_the_previous_one(store: Store, gate: str) -> None
     assert _check(store, CredentialKind.PIN, OTHER_PIN, subject.id).opens
 
 
-def test_pin_locks_after_repeated_failures(store: Store, gate: str) -> None:
+def _end_waits(store: Store) -> None:
+    """Let every back-off wait run out (the tests check answers, not the clock)."""
+    with store.transaction() as session:
+        session.execute(update(GuessBackoff).values(blocked_until=utcnow() - timedelta(seconds=1)))
+
+
+def _by_number(store: Store, number: str, pin: str, device: str = DEVICE) -> CredentialDecision:
+    return store.credentials.check(
+        SITE_CODE, GATE, CredentialKind.PIN, pin, resident_number=number, actor=device,
+        device=device,
+    )  # fmt: skip
+
+
+def _pace(decision: CredentialDecision) -> tuple[GateOutcome, CredentialReason, int | None]:
+    return decision.outcome, decision.reason, decision.retry_after_s
+
+
+@pytest.mark.rule("R-10", "R-11")
+def test_wrong_pins_slow_a_number_down_and_never_lock_the_resident_out(
+    store: Store, gate: str
+) -> None:
     subject = _resident(store)
-    pin = store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    assert subject.resident_number is not None
     wrong = (GateOutcome.DENY, CredentialReason.WRONG_PIN)
-    locked = (GateOutcome.TRY_ANOTHER, CredentialReason.LOCKED)
-
-    for _ in range(MAX_PIN_FAILURES - 1):
-        assert _answer(_check(store, CredentialKind.PIN, OTHER_PIN, subject.id)) == wrong
-    # A right PIN clears the count...
-    assert _check(store, CredentialKind.PIN, PIN, subject.id).opens
-    for _ in range(MAX_PIN_FAILURES - 1):
-        assert _answer(_check(store, CredentialKind.PIN, OTHER_PIN, subject.id)) == wrong
-    # ...so only the MAX_PIN_FAILURES-th wrong one in a row locks.
-    assert _answer(_check(store, CredentialKind.PIN, OTHER_PIN, subject.id)) == locked
+    for _ in range(FREE_FAILURES):
+        assert _answer(_by_number(store, subject.resident_number, OTHER_PIN)) == wrong
+    # Now this number must wait; even the right PIN is not checked during the wait.
+    waiting = _by_number(store, subject.resident_number, PIN)
+    assert _pace(waiting) == (GateOutcome.TRY_ANOTHER, CredentialReason.TOO_MANY_TRIES, 1)
+    # A stranger keeps going from many devices: the wait grows but stays capped...
+    for attempt in range(40):
+        _end_waits(store)
+        decision = _by_number(store, subject.resident_number, OTHER_PIN, f"reader-{attempt}")
+        assert _answer(decision) == wrong
+    refused = _by_number(store, subject.resident_number, PIN, "reader-x")
+    assert refused.reason is CredentialReason.TOO_MANY_TRIES
+    assert refused.retry_after_s is not None
+    assert refused.retry_after_s <= MAX_WAIT.total_seconds()
+    assert wait_after(10_000) == MAX_WAIT
+    # ...and once it has run out, the resident's right PIN opens and clears the count.
+    _end_waits(store)
+    assert _by_number(store, subject.resident_number, PIN, "reader-x").opens
+    assert _answer(_by_number(store, subject.resident_number, OTHER_PIN)) == wrong
+    # Nothing about the credential itself changed: it was never locked.
     [listed] = store.credentials.list_for_subject(subject.id)
-    assert listed.locked_until is not None
-    assert listed.locked_until > utcnow()
-    # While locked even the right PIN does not open: the person uses another credential.
-    assert _answer(_check(store, CredentialKind.PIN, PIN, subject.id)) == locked
+    assert listed.status is CredentialStatus.ACTIVE
 
-    _set(store, pin.id, locked_until=utcnow() - timedelta(seconds=1))
-    assert _check(store, CredentialKind.PIN, PIN, subject.id).opens
-    [listed] = store.credentials.list_for_subject(subject.id)
-    assert listed.locked_until is None
+
+class _CountingHasher(SecretHasher):
+    """The real argon2 hasher, counting verifications (``burn`` is one too): the slow
+    step a timing probe would see."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow_calls = 0
+
+    def verify(self, encoded: str, secret: str) -> bool:
+        self.slow_calls += 1
+        return super().verify(encoded, secret)
+
+
+@pytest.mark.rule("R-11")
+def test_a_resident_number_and_an_unknown_number_get_the_same_answers_and_the_same_work(
+    store: Store, gate: str
+) -> None:
+    """The PIN pad must not tell who lives here: answer, wait and argon2 work per try are
+    the same for a resident's number with a PIN and for a number nobody has."""
+    subject = _resident(store)
+    store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    assert subject.resident_number is not None
+    unknown = next(str(n) for n in range(100_000, 1_000_000) if str(n) != subject.resident_number)
+    hasher = _CountingHasher()
+    checker = Credentials(store, hasher)
+
+    def sequence(number: str, device: str) -> list[tuple[object, ...]]:
+        seen: list[tuple[object, ...]] = []
+        for attempt in range(12):
+            if attempt == 8:
+                _end_waits(store)
+            before = hasher.slow_calls
+            decision = checker.check(
+                SITE_CODE, GATE, CredentialKind.PIN, OTHER_PIN, resident_number=number,
+                actor=device, device=device,
+            )  # fmt: skip
+            seen.append((*_pace(decision), hasher.slow_calls - before))
+        return seen
+
+    known = sequence(subject.resident_number, "reader-a")
+    assert sequence(unknown, "reader-b") == known
+    assert {step[1] for step in known} == {
+        CredentialReason.WRONG_PIN,
+        CredentialReason.TOO_MANY_TRIES,
+    }
+
+
+@pytest.mark.rule("R-11")
+def test_one_pin_pad_cannot_sweep_through_resident_numbers(store: Store, gate: str) -> None:
+    numbers = [str(n) for n in range(200_000, 200_000 + FREE_FAILURES + 1)]
+    for number in numbers[:FREE_FAILURES]:
+        assert _by_number(store, number, PIN).reason is CredentialReason.WRONG_PIN
+    # A fresh number, but the same device: it waits.
+    assert _by_number(store, numbers[-1], PIN).reason is CredentialReason.TOO_MANY_TRIES
+    # Another gate's pad is not held up by this one.
+    assert _by_number(store, numbers[-1], PIN, "reader-9").reason is CredentialReason.WRONG_PIN
 
 
 def test_a_pin_probe_learns_nothing_about_subjects(store: Store, gate: str) -> None:
@@ -261,13 +343,16 @@ def test_a_pin_probe_learns_nothing_about_subjects(store: Store, gate: str) -> N
     store.credentials.set_pin(deleted.id, PIN, OPERATOR)
     store.delete_subject(deleted.id, "request", OPERATOR)
 
-    answers = {
-        _answer(_check(store, CredentialKind.PIN, OTHER_PIN, with_pin.id)),
-        _answer(_check(store, CredentialKind.PIN, PIN, new_id())),
-        _answer(_check(store, CredentialKind.PIN, PIN, without_pin.id)),
-        _answer(_check(store, CredentialKind.PIN, PIN, elsewhere.id)),
-        _answer(_check(store, CredentialKind.PIN, PIN, deleted.id)),
-    }
+    answers = set()
+    for pin, subject_id in (
+        (OTHER_PIN, with_pin.id),
+        (PIN, new_id()),
+        (PIN, without_pin.id),
+        (PIN, elsewhere.id),
+        (PIN, deleted.id),
+    ):
+        _end_waits(store)  # one device tries them all: its back-off is not the point here
+        answers.add(_answer(_check(store, CredentialKind.PIN, pin, subject_id)))
     assert answers == {(GateOutcome.DENY, CredentialReason.WRONG_PIN)}
 
 
@@ -383,6 +468,21 @@ def test_one_time_code_expires(store: Store, gate: str) -> None:
     # Not spent by the refusal.
     [listed] = store.credentials.list_for_subject(subject.id)
     assert listed.status is CredentialStatus.ACTIVE
+
+
+@pytest.mark.rule("R-11")
+def test_a_person_holds_a_bounded_number_of_unused_one_time_codes(store: Store, gate: str) -> None:
+    subject = _resident(store)
+    issued = [store.credentials.issue_otp(subject.id, OPERATOR) for _ in range(MAX_ACTIVE_OTPS)]
+    with pytest.raises(PolicyError, match="unused one-time codes"):
+        store.credentials.issue_otp(subject.id, OPERATOR)
+    # Spending or revoking one frees a place.
+    assert _check(store, CredentialKind.OTP, issued[0].code).opens
+    store.credentials.revoke(issued[1].credential_id, OPERATOR)
+    store.credentials.issue_otp(subject.id, OPERATOR)
+    store.credentials.issue_otp(subject.id, OPERATOR)
+    with pytest.raises(PolicyError):
+        store.credentials.issue_otp(subject.id, OPERATOR)
 
 
 def test_revoked_one_time_code_is_refused(store: Store, gate: str) -> None:

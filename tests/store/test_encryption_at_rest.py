@@ -55,9 +55,14 @@ def test_r20_site_key_is_kept_apart_from_the_data(tmp_path: Path) -> None:
         db_path = settings.data_dir / "facegate.sqlite"
         assert material not in _disk_bytes(db_path)
         assert material not in _disk_bytes(settings.resolved_keystore_path)
-    # The database and, apart from it, the key store of wrapped data keys; no site key.
+    # The database and, apart from it, the key store of wrapped data keys and the audit head
+    # receipt; no site key.
     assert sorted(p.name for p in settings.data_dir.iterdir()) == ["facegate.sqlite", "keys"]
-    assert sorted(p.name for p in (settings.data_dir / "keys").iterdir()) == ["keystore.sqlite"]
+    assert sorted(p.name for p in (settings.data_dir / "keys").iterdir()) == [
+        "audit-head.json",
+        "keystore.sqlite",
+    ]
+    assert material not in (settings.data_dir / "keys" / "audit-head.json").read_bytes()
 
 
 @pytest.mark.rule("R-20")

@@ -9,14 +9,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, func, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Column, Connection, Integer, MetaData, func, inspect, select, text
 
 from facegate.core.config import Environment, Settings
 from facegate.errors import ConsentRequiredError, KeyMaterialError
 from facegate.store import AuditAction, DeletionReason, Store, SubjectKind, SubjectStatus
-from facegate.store.audit import append_event
-from facegate.store.crypto import encrypt_template, load_site_key, new_data_key
+from facegate.store.audit import chain_hash
+from facegate.store.audit_anchor import load_receipt
+from facegate.store.crypto import SiteKey, encrypt_template, load_site_key, new_data_key
 from facegate.store.engine import make_engine, prepare_sqlite_file
 from facegate.store.migrate import alembic_config, current_revision, head_revision
 from facegate.store.schema import Base, SubjectKey, new_id
@@ -53,7 +53,7 @@ def test_database_is_at_the_packaged_head(store: Store, settings: Settings) -> N
     engine = make_engine(settings.resolved_database_url)
     try:
         with engine.connect() as connection:
-            assert current_revision(connection) == head_revision() == "0004"
+            assert current_revision(connection) == head_revision() == "0006"
     finally:
         engine.dispose()
 
@@ -106,6 +106,39 @@ def test_missing_key_in_production_creates_no_database(tmp_path: Path) -> None:
 _AT_0001 = "2025-12-01 09:00:00.000000"
 
 
+def append_unsealed(connection: Connection, site_key: SiteKey, action: AuditAction) -> int:
+    """Append an audit event as the code before revision 0005 did: ``audit_head`` advances
+    without a seal. Returns the event's id."""
+    last_id, last_hash = connection.execute(
+        text("SELECT last_id, last_hash FROM audit_head WHERE id = 1")
+    ).one()
+    event_id = int(last_id) + 1
+    digest = chain_hash(
+        site_key.audit_key,
+        last_hash,
+        event_id=event_id,
+        at=datetime.fromisoformat(_AT_0001).replace(tzinfo=UTC),
+        actor="operator:li",
+        action=str(action),
+        site_id=None,
+        subject_id=None,
+        detail="{}",
+    )
+    values = {"id": event_id, "at": _AT_0001, "action": str(action), "prev": last_hash}
+    connection.execute(
+        text(
+            "INSERT INTO audit_event (id, at, actor, action, detail, prev_hash, hash)"
+            " VALUES (:id, :at, 'operator:li', :action, '{}', :prev, :hash)"
+        ),
+        {**values, "hash": digest},
+    )
+    connection.execute(
+        text("UPDATE audit_head SET last_id = :id, last_hash = :hash WHERE id = 1"),
+        {"id": event_id, "hash": digest},
+    )
+    return event_id
+
+
 def _database_at_0001(settings: Settings) -> dict[str, object]:
     """Build a revision-0001 database holding a site, an active resident with a consent, a
     data key in ``subject_key`` and one template, an active visitor without an end date and
@@ -156,8 +189,7 @@ def _database_at_0001(settings: Settings) -> dict[str, object]:
             command.upgrade(alembic_config(connection), "0001")
             for sql, extra in rows:
                 connection.execute(text(sql), {**ids, "at": _AT_0001, **extra})
-        with Session(engine) as session, session.begin():
-            append_event(session, site_key, actor="operator:li", action=AuditAction.SITE_CREATED)
+            append_unsealed(connection, site_key, AuditAction.SITE_CREATED)
     finally:
         engine.dispose()
     return {**ids, "data_key": data_key, "vector": vector}
@@ -263,3 +295,52 @@ def test_retention_purges_templates_under_a_consent_migrated_from_0001(
         assert (receipt.reason, receipt.subject_erased) == (DeletionReason.EXPIRY, False)
         assert store.get_subject(resident).template_count == 0
         assert store.keystore.get(resident, str(old["site"])) is None
+
+
+def _database_at_0004(settings: Settings) -> int:
+    """A revision-0004 database whose audit log holds three events, its head unsealed (as
+    0004's code left it); returns the newest event's id."""
+    settings.data_dir.mkdir(mode=0o700, parents=True)
+    site_key = load_site_key(settings)
+    url = settings.resolved_database_url
+    prepare_sqlite_file(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0004")
+            for action in (
+                AuditAction.SITE_CREATED,
+                AuditAction.NOTICE_PUBLISHED,
+                AuditAction.ASSESSMENT_RECORDED,
+            ):
+                last = append_unsealed(connection, site_key, action)
+    finally:
+        engine.dispose()
+    return last
+
+
+@pytest.mark.rule("R-27")
+def test_r27_a_revision_0004_database_is_sealed_on_upgrade_and_verifies(
+    settings: Settings,
+) -> None:
+    last = _database_at_0004(settings)
+    with Store.open(settings) as store:
+        assert _revision(settings) == head_revision()
+        report = store.verify_audit()
+        assert (report.ok, report.events_checked, report.receipt_found) == (True, last, False)
+        store.create_site("north-gate", "North Gate")
+        assert store.verify_audit().ok
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as connection:
+            head = connection.execute(text("SELECT last_id, head_mac FROM audit_head")).one()
+    finally:
+        engine.dispose()
+    assert head.last_id == last + 1
+    assert head.head_mac is not None
+    receipt = load_receipt(settings.resolved_audit_receipt_path, store.site_key).receipt
+    assert receipt is not None
+    assert receipt.last_id == last + 1
+    # Opening again seals nothing new and finds it intact.
+    with Store.open(settings) as store:
+        assert store.verify_audit().ok

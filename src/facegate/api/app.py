@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from facegate import __version__
-from facegate.api import errors
+from facegate.api import docs, errors
+from facegate.api.body_limit import BodyLimitMiddleware
 from facegate.api.routes import (
     admin_credentials,
     admin_site,
@@ -22,6 +23,7 @@ from facegate.api.routes import (
     me,
     pages,
 )
+from facegate.api.same_origin import SameOriginMiddleware
 from facegate.api.state import AppState
 from facegate.core.config import Settings, load_settings
 from facegate.models.registry import ModelRegistry
@@ -50,22 +52,19 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         version=__version__,
         summary="Face-recognition access control for residential communities, private by design.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=docs.OPENAPI_PATH if settings.serves_api_docs else None,
     )
     errors.install(app)
+    # Inside the metrics middleware: a BaseHTTPMiddleware reads the body in a task group,
+    # which would turn the limit's 413 into an exception group, then a 400.
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes)
 
     @app.middleware("http")
     async def _limits_and_metrics(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_upload_bytes):
-            return JSONResponse(
-                errors.error_body(
-                    "request_too_large",
-                    f"the request body is over {settings.max_upload_bytes} bytes",
-                ),
-                status_code=413,
-            )
         started = time.perf_counter()
         response = await call_next(request)
         # The route template, never the path: paths hold ids.
@@ -94,4 +93,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(me.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
+    if settings.serves_api_docs:
+        docs.install(app)
+    # The last added runs first: the forwarded address (only from proxies named in the
+    # settings), then the origin check, before any route reads a byte of the body.
+    app.add_middleware(SameOriginMiddleware)
+    if settings.proxy_list:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_list)
     return app

@@ -30,11 +30,20 @@ from facegate.store import Store
 from facegate.store.accounts import DeviceInfo
 from facegate.store.audit import AuditAction, DetailValue
 from facegate.store.records import CredentialKind, GateInfo, GateOutcome, LivenessLevel
-from facegate.vision.image import load_image
+from facegate.vision.image import RGBImage, load_image
 from facegate.vision.pipeline import FacePipeline, Selection
 
 #: dlib's models are not documented as thread-safe: one frame at a time per process.
 PIPELINE_LOCK = threading.Lock()
+#: Frames are matched on a copy whose longer side is at most this: a gate camera's face is
+#: far smaller, and a 6000×6000 upload must not hold ``PIPELINE_LOCK`` for seconds.
+MAX_FRAME_SIDE = 1280
+
+
+def decode_frame(blob: bytes, max_pixels: int) -> RGBImage:
+    """An uploaded frame as the bounded copy the pipeline works on (decoded outside the
+    lock: decoding a large file must not stall the other gates)."""
+    return load_image(blob, max_pixels=max_pixels, max_side=MAX_FRAME_SIDE)
 
 
 class DecisionKind(StrEnum):
@@ -73,6 +82,7 @@ class GateDecision:
     alternatives: tuple[CredentialKind, ...]
     subject_id: str | None = None
     challenge: ChallengeTicket | None = None
+    retry_after: int | None = None
 
 
 def alternatives(gate: GateInfo) -> tuple[CredentialKind, ...]:
@@ -116,6 +126,7 @@ def decide_credential(
         decision_id=decision.audit_event_id,
         alternatives=alternatives(gate),
         subject_id=decision.subject_id,
+        retry_after=decision.retry_after_s,
     )
 
 
@@ -183,7 +194,7 @@ def decide_face(
         except ChallengeError as exc:
             detail["liveness"] = exc.code
             return answer(GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED)
-        frames = [load_image(blob, max_pixels=max_pixels) for blob in presented.frames]
+        frames = [decode_frame(blob, max_pixels) for blob in presented.frames]
         with PIPELINE_LOCK:
             checked = liveness.active(frames, ticket.steps, pipeline, point.threshold)
         detail["liveness"] = checked.result.reason
@@ -194,7 +205,7 @@ def decide_face(
     else:
         if presented.image is None:
             raise InvalidRecordError("a face decision needs an image, or a challenge's frames")
-        frame = load_image(presented.image, max_pixels=max_pixels)
+        frame = decode_frame(presented.image, max_pixels)
         try:
             with PIPELINE_LOCK:
                 face = pipeline.subject(frame, Selection.LARGEST)

@@ -37,6 +37,10 @@ _STATUS: tuple[tuple[type[errors.FacegateError], HTTPStatus], ...] = (
 )
 
 
+#: Codes that must not change with Python's wording of the status phrase.
+_HTTP_CODES: dict[int, str] = {HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "request_too_large"}
+
+
 class ApiError(errors.FacegateError):
     """An error that only the web layer knows (authentication, rate limits, bad requests)."""
 
@@ -88,7 +92,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        code = _HTTP_CODES.get(exc.status_code) or HTTPStatus(exc.status_code).phrase.lower()
+        code = code.replace(" ", "_")
         return JSONResponse(
             error_body(code, str(exc.detail)),
             status_code=exc.status_code,

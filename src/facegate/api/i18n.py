@@ -227,7 +227,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "reason_expired": ("凭证已过期", "This credential has expired"),
     "reason_used": ("验证码已使用", "This code was already used"),
     "reason_revoked": ("凭证已停用", "This credential was revoked"),
-    "reason_locked": ("尝试次数过多，已暂时锁定", "Too many tries: locked for a while"),
+    "reason_too_many_tries": (
+        "错误次数过多，请稍候再试，或改用其他方式",
+        "Too many wrong PINs: wait a moment, or use another way in",
+    ),
     "reason_gate_does_not_accept": ("此门不支持该方式", "This gate does not accept that"),
     "reason_subject_inactive": ("住户已停用", "This resident is no longer active"),
     "reason_no_face": ("未检测到人脸，请正视摄像头", "No face seen: look at the camera"),

@@ -27,8 +27,6 @@ class Limit:
 DEVICE_DECISIONS = Limit("device_decisions", 120, 60.0)
 #: Faces per device per minute: probing the matcher with many faces is slowed down.
 DEVICE_FACES = Limit("device_faces", 60, 60.0)
-#: PIN or code attempts per claimed subject per minute, across devices.
-SUBJECT_SECRETS = Limit("subject_secrets", 10, 60.0)
 #: Sign-in attempts per client address per minute.
 SIGNIN_ATTEMPTS = Limit("signin_attempts", 20, 60.0)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from facegate.api.liveness import GateLiveness
@@ -10,6 +12,7 @@ from facegate.api.metrics import Metrics
 from facegate.api.ratelimit import RateLimiter
 from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
 from facegate.core.config import Settings
+from facegate.errors import RateLimitedError
 from facegate.liveness.challenge import ChallengeIssuer
 from facegate.models.registry import ModelRegistry
 from facegate.models.site import apply_site_models
@@ -29,6 +32,10 @@ class AppState:
     _liveness: GateLiveness | None = None
     _pipeline: FacePipeline | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Devices with a face decision under way: one at a time each, so that one device
+    #: cannot queue frame after frame in front of every other gate.
+    _busy_devices: set[str] = field(default_factory=set)
+    _busy_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         # The site's own thresholds and models, both signed with its key: an edited file
@@ -48,6 +55,23 @@ class AppState:
                     self.registry, detector=self.settings.detector
                 )
             return self._pipeline
+
+    @contextmanager
+    def face_turn(self, device_id: str) -> Iterator[None]:
+        """Hold the device's one face slot; ``RateLimitedError`` while it is taken."""
+        with self._busy_lock:
+            if device_id in self._busy_devices:
+                raise RateLimitedError(
+                    "this device's previous face is still being decided; send the next "
+                    "frame after its answer",
+                    1,
+                )
+            self._busy_devices.add(device_id)
+        try:
+            yield
+        finally:
+            with self._busy_lock:
+                self._busy_devices.discard(device_id)
 
     @property
     def liveness(self) -> GateLiveness:

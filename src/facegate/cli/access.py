@@ -151,7 +151,7 @@ def credential_list(ctx: typer.Context, subject_id: SubjectArgument) -> None:
     if context.as_json:
         context.emit({"credentials": credentials}, "")
         return
-    table = Table("kind", "status", "created", "expires", "locked until")
+    table = Table("kind", "status", "created", "expires")
     table.add_column("id", no_wrap=True)
     for c in credentials:
         table.add_row(
@@ -159,7 +159,6 @@ def credential_list(ctx: typer.Context, subject_id: SubjectArgument) -> None:
             c.status.value,
             c.created_at.isoformat(timespec="seconds"),
             c.expires_at.isoformat(timespec="seconds") if c.expires_at else "—",
-            c.locked_until.isoformat(timespec="seconds") if c.locked_until else "—",
             c.id,
         )
     context.console.print(table)

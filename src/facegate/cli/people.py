@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from facegate.cli.context import get
+from facegate.core.config import PRIVATE_DIR_MODE
 from facegate.store.records import DeletionReason, SubjectKind
 
 subject_app = typer.Typer(
@@ -31,6 +32,9 @@ def init(
     with context.store() as store:
         existing = {s.code: s for s in store.list_sites()}
         info = existing.get(site) or store.create_site(site, name, actor=context.actor)
+    # A folder that existed before (e.g. made by hand at 0755) holds the keys and the
+    # database: only this account may enter it.
+    context.settings.data_dir.chmod(PRIVATE_DIR_MODE)
     context.emit(
         {"site": info, "data_dir": str(context.settings.data_dir), "created": site not in existing},
         f"site [bold]{escape(info.code)}[/] ready in {escape(str(context.settings.data_dir))}",
@@ -125,16 +129,21 @@ def subject_delete(
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
-    """Check the audit log's hash chain; exit 8 if any row was edited or removed."""
+    """Check the audit log's hash chain, its head's seal and the head receipt kept outside the
+    database; exit 8 if any row was edited or removed."""
     context = get(ctx)
     with context.store() as store:
         report = store.verify_audit()
     if report.ok:
-        context.emit({"audit": report}, f"audit chain intact: {report.events_checked} events")
+        note = "" if report.receipt_found else " (no head receipt was found: one is written now)"
+        context.emit({"audit": report}, f"audit chain intact: {report.events_checked} events{note}")
         return
+    where = report.first_bad_event_id
     context.emit(
         {"audit": report},
-        f"[bold red]audit chain broken[/] at event {report.first_bad_event_id}: "
+        "[bold red]audit chain broken[/]"
+        + ("" if where is None else f" at event {where}")
+        + ": "
         + escape(report.reason or ""),
     )
     raise typer.Exit(8)

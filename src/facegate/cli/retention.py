@@ -144,17 +144,25 @@ def backup_restore(
 ) -> None:
     """Replace the database with a backup; stop every facegate process first.
 
-    Erasures made after the backup was taken are replayed, so nobody deleted comes back.
+    Erasures and revocations made after the backup was taken are replayed, so nobody
+    deleted comes back and no revoked card, PIN, code, device key or password works again;
+    everyone is signed out. What was issued since (cards, PINs, devices) must be reissued.
     """
     context = get(ctx)
     if not yes and not typer.confirm(f"Replace the database in {context.settings.data_dir}?"):
         raise typer.Exit(1)
     report = restore(context.settings, path, actor=context.actor)
+    revoked = report.revocations
     context.emit(
         {"restore": report},
         f"restored {escape(path.name)} (revision {report.revision}); replayed "
         f"{report.subjects_erased} deletion(s) and {report.consents_withdrawn} withdrawal(s) "
-        f"made after it, {len(report.receipts)} receipt(s)",
+        f"made after it, {len(report.receipts)} receipt(s)\n"
+        f"carried forward: {revoked.credentials_revoked} credential(s) revoked, "
+        f"{revoked.codes_spent} one-time code(s) spent, {revoked.devices_revoked} device "
+        f"key(s) revoked, {revoked.admin_passwords_restored} admin password(s) changed, "
+        f"{revoked.moves_out} move-out(s); signed out {revoked.sessions_ended} session(s), "
+        f"spent {revoked.signin_codes_spent} sign-in code(s)",
     )
 
 

@@ -62,6 +62,10 @@ def serve(
             port=bind_port,
             log_level="warning",
             access_log=False,  # access lines would carry paths with ids
+            # uvicorn believes X-Forwarded-For from loopback by default; the app applies
+            # FACEGATE_TRUSTED_PROXIES itself, so nothing else may.
+            proxy_headers=False,
+            forwarded_allow_ips=[],
         )
     finally:
         store.close()

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from facegate.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path(".facegate")
+#: The data directory holds the database and the keys: its owner only.
+PRIVATE_DIR_MODE = 0o700
 #: 40 megapixels: larger than any camera frame a gate sees, small enough that a
 #: decompression bomb is refused before it is decoded.
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
@@ -62,6 +64,12 @@ class Settings(BaseSettings):
     site_key: SecretStr | None = Field(
         default=None, description="base64 of a 32-byte site key; overrides key_file"
     )
+    audit_receipt_path: Path | None = Field(
+        default=None,
+        description="signed receipt of the audit log's head, which shows whether events were "
+        "cut from the end; default audit-head.json beside the key store. Keep it where "
+        "whoever can write the database cannot (not in database backups)",
+    )
     max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, gt=0)
     max_upload_bytes: int = Field(
         default=DEFAULT_MAX_UPLOAD_BYTES, gt=0, description="largest request body the service reads"
@@ -80,6 +88,22 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed (default: none, so rate limits "
+        "count the connecting address)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token /metrics asks for; unset: /metrics is open in development "
+        "and off in production",
+    )
+    api_docs: bool | None = Field(
+        default=None,
+        description="serve /docs and /openapi.json (assets shipped in the package, no CDN); "
+        "default: on in development, off in production",
+    )
 
     @model_validator(mode="after")
     def _refuse_implicit_keys_outside_development(self) -> Settings:
@@ -101,6 +125,12 @@ class Settings(BaseSettings):
         return self.data_dir / "keys" / "keystore.sqlite"
 
     @property
+    def resolved_audit_receipt_path(self) -> Path:
+        if self.audit_receipt_path is not None:
+            return self.audit_receipt_path
+        return self.resolved_keystore_path.parent / "audit-head.json"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -111,6 +141,16 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.env is Environment.PRODUCTION
+
+    @property
+    def proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
+
+    @property
+    def serves_api_docs(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.env is Environment.DEVELOPMENT
 
     @property
     def may_create_key(self) -> bool:

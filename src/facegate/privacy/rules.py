@@ -370,12 +370,14 @@ _RULES = (
         "tamper-evident audit log that holds no face data itself.",
         "PIPL 51, 54",
         "HMAC-SHA256-chained audit log keyed from the site key (store.audit.append_event), "
-        "written in the same transaction as the change it records; audit_head catches a "
-        "removed tail; verify_audit_chain checks it; check_detail refuses names, face data "
-        "and scores.",
-        ("facegate.store.audit",),
-        "Anchor the audit head outside the database (e.g. a signed daily report): someone "
-        "who can drop the triggers and rewind the head could truncate the log undetected.",
+        "written in the same transaction as the change it records; audit_head, sealed with "
+        "its own key-derived MAC, and a signed head receipt kept outside the database "
+        "(store.audit_anchor) catch a removed tail; verify_anchored checks both; "
+        "check_detail refuses names, face data and scores.",
+        ("facegate.store.audit", "facegate.store.audit_anchor"),
+        "Keep the audit head receipt (FACEGATE_AUDIT_RECEIPT_PATH, default beside the key "
+        "store) where whoever can write the database cannot, and the site key apart from "
+        "both: with either, events cut from the end of the log can still go unnoticed.",
     ),
     _rule(
         RuleId.R28,

@@ -5,7 +5,10 @@
   ``MAX_ADMIN_FAILURES`` failures in a row.
 - Residents sign in to self-service with a one-time code the front desk hands them (kept
   as a keyed hash, single use, short-lived); no password and no phone number is stored.
-- Sessions are random bearer tokens; only their SHA-256 is stored, with an expiry.
+- Sessions are random bearer tokens; only their SHA-256 is stored, with an expiry. A
+  session ends with what it stood on: deleting the subject, their move-out or a new admin
+  password ends it in the same transaction (``end_sessions``), and ``session`` refuses a
+  resident who may no longer enter or an admin account that is gone.
 - A gate device holds one random API key (SHA-256 stored) and may ask decisions only for
   the gates it was registered for.
 """
@@ -31,6 +34,8 @@ from facegate.errors import (
 from facegate.privacy.secrets import SecretHasher, check_otp_code, new_otp_code
 from facegate.store.audit import AuditAction
 from facegate.store.checks import check_id, check_text
+from facegate.store.keystore import Revoked
+from facegate.store.keystore_schema import RevokedKind
 from facegate.store.module import StoreModule
 from facegate.store.queries import active_subject, may_enter, site_by_code
 from facegate.store.schema import (
@@ -155,22 +160,41 @@ class Accounts(StoreModule):
             return AdminInfo(account.id, site.id, site.code, username)
 
     def set_admin_password(self, username: str, password: str, *, actor: str) -> AdminInfo:
-        """Replace an administrator's password and lift a lock-out."""
+        """Replace an administrator's password, lift a lock-out and end their sessions.
+
+        The new hash goes to the key store's revocation log before the commit, so a
+        restored backup brings back this password and not the one it replaced.
+        """
         _check_password(password)
         password_hash = PASSWORD_HASHER.hash(password)
         with self._store.transaction() as session:
             row = session.scalar(select(AdminAccount).where(AdminAccount.username == username))
             if row is None:
                 raise NotFoundError(f"no administrator {username!r}")
+            now = utcnow()
             row.password_hash = password_hash
             row.failed_attempts = 0
             row.locked_until = None
+            # Whoever signed in with the old password (perhaps the one it leaked to) is out.
+            ended = end_sessions(session, role=Role.ADMIN, principal_id=row.id)
             self._store.audit(
                 session,
                 actor,
                 AuditAction.ADMIN_CREATED,
                 site_id=row.site_id,
-                detail={"admin_id": row.id, "password_reset": True},
+                detail={"admin_id": row.id, "password_reset": True, "sessions_ended": ended},
+            )
+            self._store.keystore.log_revocations(
+                [
+                    Revoked(
+                        row.id,
+                        RevokedKind.ADMIN_PASSWORD,
+                        row.site_id,
+                        "replaced",
+                        now,
+                        password_hash=password_hash,
+                    )
+                ]
             )
             site = session.get_one(Site, row.site_id)
             return AdminInfo(row.id, row.site_id, site.code, row.username)
@@ -328,6 +352,9 @@ class Accounts(StoreModule):
             row = session.get(WebSession, token_digest(token))
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 raise AuthenticationError("not signed in, or the session has expired")
+            if not _principal_current(session, row, now):
+                # Defence in depth: the change that ends a session also ends its row.
+                raise AuthenticationError("not signed in, or the session has ended")
             site = session.get_one(Site, row.site_id)
             return SessionInfo(
                 Role(row.role), row.principal_id, row.site_id, site.code, row.expires_at
@@ -441,13 +468,26 @@ class Devices(StoreModule):
             if device is None:
                 raise NotFoundError(f"no device {device_id}")
             if device.revoked_at is None:
-                device.revoked_at = utcnow()
+                now = utcnow()
+                device.revoked_at = now
                 self._store.audit(
                     session,
                     actor,
                     AuditAction.DEVICE_REVOKED,
                     site_id=device.site_id,
                     detail={"device_id": device.id},
+                )
+                # Before the commit: a crash can leave an extra revocation, never lose one.
+                self._store.keystore.log_revocations(
+                    [
+                        Revoked(
+                            device.id,
+                            RevokedKind.DEVICE,
+                            device.site_id,
+                            "revoked",
+                            now,
+                        )
+                    ]
                 )
             return _device_info(session, device)
 
@@ -460,6 +500,50 @@ class Devices(StoreModule):
                 .order_by(GateDevice.created_at)
             )
             return [_device_info(session, d) for d in devices]
+
+
+def end_sessions(
+    session: Session,
+    *,
+    role: Role | None = None,
+    principal_id: str | None = None,
+    keep: str | None = None,
+) -> int:
+    """End the live web sessions of one principal (everyone's when None), except the one
+    whose token digest is ``keep`` (the session that made the change); returns how many.
+
+    Now, by the clock: a retention run dated ahead must not skip sessions still live today.
+    """
+    now = utcnow()
+    stmt = update(WebSession).where(WebSession.revoked_at.is_(None), WebSession.expires_at > now)
+    if role is not None:
+        stmt = stmt.where(WebSession.role == role.value)
+    if principal_id is not None:
+        stmt = stmt.where(WebSession.principal_id == principal_id)
+    if keep is not None:
+        stmt = stmt.where(WebSession.token_sha256 != keep)
+    result = session.execute(stmt.values(revoked_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def spend_signin_codes(session: Session, *, subject_id: str | None = None) -> int:
+    """Mark the unredeemed sign-in codes of one resident (everyone's when None) as used;
+    returns how many."""
+    now = utcnow()
+    stmt = update(SigninCode).where(SigninCode.used_at.is_(None), SigninCode.expires_at > now)
+    if subject_id is not None:
+        stmt = stmt.where(SigninCode.subject_id == subject_id)
+    result = session.execute(stmt.values(used_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _principal_current(session: Session, row: WebSession, now: datetime) -> bool:
+    """Whether the session's resident may still enter, or its admin account still stands."""
+    if row.role == Role.RESIDENT.value:
+        subject = session.get(Subject, row.principal_id)
+        return subject is not None and subject.site_id == row.site_id and may_enter(subject, now)
+    account = session.get(AdminAccount, row.principal_id)
+    return account is not None and account.site_id == row.site_id and account.disabled_at is None
 
 
 def _device_info(session: Session, device: GateDevice) -> DeviceInfo:

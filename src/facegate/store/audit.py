@@ -5,9 +5,24 @@ and the canonical JSON of the event's fields. Someone with only database access 
 edit nor remove an event without ``verify_audit_chain`` noticing: recomputing the chain needs
 the key. ``audit_head`` names the newest event, so removing the tail is noticed too.
 
-Limit: an attacker with write access who also drops the triggers and rewinds ``audit_head``
-to an earlier (authentic) event can truncate the log undetected. Anchoring the head outside
-the database (e.g. printing it in a signed daily report) closes that; it is not done yet.
+The tail is anchored twice more, because an attacker who drops the triggers can delete the
+newest events and point ``audit_head`` at the new last (authentic) event:
+
+- ``audit_head`` carries a seal (HMAC under its own key derived from the site key), renewed
+  by every append. A head rewound by hand has no valid seal, and ``append_event`` carries
+  a failing seal forward instead of sealing over it, so the cut stays visible.
+- A signed receipt of the head, in a file outside the database (``audit_anchor``), written
+  at close, at each check, backup and retention run, and at most once a minute while events
+  are appended. It catches what the seal cannot: a head row (seal included) copied from an
+  older backup of the database onto the cut log.
+
+Limit: still undetected is a cut by someone who also holds the site key (they can seal and
+sign anything), or who can also write the receipt file (deleting it is reported only as "no
+receipt found"; an older copy of it anchors less). And the events appended since the newest
+receipt can be cut by someone holding a copy of the database (its sealed head row) taken
+after that receipt: at most ``audit_anchor.RECEIPT_INTERVAL_S`` of a running service's
+events, or those since the last close or check. Keep the receipt where the database's
+writers cannot write (``FACEGATE_AUDIT_RECEIPT_PATH``).
 
 Events never hold names, face data or match scores: ``detail`` is a small flat dict.
 """
@@ -112,12 +127,16 @@ DECISION_ACTIONS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class AuditReport:
-    """Outcome of ``verify_audit_chain``. ``events_checked`` counts events that verified."""
+    """Outcome of ``verify_audit_chain``. ``events_checked`` counts events that verified.
+
+    ``receipt_found``: whether a head receipt file was there to check (None: not looked for).
+    """
 
     ok: bool
     events_checked: int
     first_bad_event_id: int | None = None
     reason: str | None = None
+    receipt_found: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +168,13 @@ def append_event(
     actor = check_text(actor, "actor", ACTOR_LENGTH)
     detail_json = canonical_json(check_detail(detail or {}))
     head = session.execute(
-        select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+        select(AuditHead.last_id, AuditHead.last_hash, AuditHead.head_mac)
+        .where(AuditHead.id == 1)
+        .with_for_update()
     ).one_or_none()
     if head is None:
         raise IntegrityViolationError("the audit_head row is missing: the audit log was tampered")
+    sealed = site_key.audit_head_seal_valid(head.last_id, head.last_hash, head.head_mac)
     event_id = int(head.last_id) + 1
     at = utcnow()
     digest = chain_hash(
@@ -179,8 +201,13 @@ def append_event(
             hash=digest,
         )
     )
+    # A failing seal is carried forward, never replaced: sealing the next head would make a
+    # rewound head look authentic again after one more event.
+    head_mac = site_key.seal_audit_head(event_id, digest) if sealed else head.head_mac
     session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(last_id=event_id, last_hash=digest)
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_id=event_id, last_hash=digest, head_mac=head_mac)
     )
     return event_id
 
@@ -223,11 +250,13 @@ def _event_hash(site_key: SiteKey, event: AuditEvent) -> str:
 
 
 def verify_audit_chain(session: Session, site_key: SiteKey) -> AuditReport:
-    """Recompute the whole chain and compare it with ``audit_head``; never raises on bad rows.
+    """Recompute the whole chain, compare it with ``audit_head`` and check the head's seal;
+    never raises on bad rows. ``audit_anchor.verify_anchored`` also checks the receipt.
 
     Detects an edited event (hash mismatch), a removed event in the middle (id gap), a
-    reordered or spliced event (prev_hash mismatch), a removed tail (head mismatch) and a
-    row whose fields can no longer be read (e.g. a timestamp edited into garbage).
+    reordered or spliced event (prev_hash mismatch), a removed tail (head mismatch, or a
+    head without a valid seal) and a row whose fields can no longer be read (e.g. a
+    timestamp edited into garbage).
     """
     try:
         return _verify_chain(session, site_key)
@@ -236,10 +265,11 @@ def verify_audit_chain(session: Session, site_key: SiteKey) -> AuditReport:
 
 
 def _verify_chain(session: Session, site_key: SiteKey) -> AuditReport:
-    """Recompute the whole chain and compare it with ``audit_head``.
+    """Recompute the whole chain and compare it with ``audit_head`` and its seal.
 
     Detects an edited event (hash mismatch), a removed event in the middle (id gap), a
-    reordered or spliced event (prev_hash mismatch) and a removed tail (head mismatch).
+    reordered or spliced event (prev_hash mismatch) and a removed tail (head mismatch, or a
+    head rewound to an earlier event without the key to seal it).
     """
     expected_id = 1
     prev_hash = GENESIS_HASH
@@ -268,7 +298,7 @@ def _verify_chain(session: Session, site_key: SiteKey) -> AuditReport:
         expected_id += 1
     last_id = expected_id - 1
     head = session.execute(
-        select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1)
+        select(AuditHead.last_id, AuditHead.last_hash, AuditHead.head_mac).where(AuditHead.id == 1)
     ).one_or_none()
     if head is None:
         return AuditReport(False, last_id, None, "the audit_head row is missing")
@@ -286,6 +316,17 @@ def _verify_chain(session: Session, site_key: SiteKey) -> AuditReport:
             last_id,
             head.last_id,
             f"audit_head (event {head.last_id}) does not match the log's last event {last_id}",
+        )
+    if not site_key.audit_head_seal_valid(head.last_id, head.last_hash, head.head_mac):
+        # No event id in the reason: it moves on with every append, and the same failure
+        # must stay one incident.
+        what = "has no seal" if head.head_mac is None else "has a seal that does not match it"
+        return AuditReport(
+            False,
+            last_id,
+            None,
+            f"audit_head {what}: it was rewritten outside facegate, e.g. rewound to hide "
+            "events removed from the end",
         )
     return AuditReport(True, last_id)
 

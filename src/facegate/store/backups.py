@@ -14,7 +14,9 @@ are in the backup, stay readable. Kept frames' files are not in the backup eithe
 ``restore`` puts a backup back while the store is offline (stop every process using the
 data dir first). The erasures that happened after the backup was taken are replayed from
 the key store's erasure log, so a restore never brings back a deleted person, a withdrawn
-consent, or a template whose key is gone.
+consent, or a template whose key is gone; the revocations from its revocation log, so a
+revoked card, PIN, spent code, device key or replaced admin password stays revoked; and
+everyone is signed out (``store.revocations``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import re
 import secrets
 import sqlite3
 from contextlib import closing, suppress
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,6 +45,7 @@ from facegate.errors import (
     StoreError,
 )
 from facegate.store.audit import AuditAction, check_key_matches, verify_audit_chain
+from facegate.store.audit_anchor import seal_after_upgrade
 from facegate.store.crypto import load_site_key
 from facegate.store.engine import BUSY_TIMEOUT_MS, make_engine, prepare_sqlite_file, sqlite_path
 from facegate.store.migrate import alembic_config, current_revision, upgrade_to_head
@@ -99,6 +103,8 @@ class Backups(StoreModule):
                 detail={"file": name, "bytes": size, "sha256": _sha256(path)},
             )
         logger.info("backup written to %s", path)
+        # Anchors the head past the copy: that copy's sealed head cannot hide a later cut.
+        self._store.audit_receipts.write()
         return BackupInfo(name=name, path=path, created_at=created_at, size_bytes=size)
 
     def list(self) -> builtins.list[BackupInfo]:
@@ -132,8 +138,9 @@ def restore(settings: Settings, source: Path, *, actor: str) -> RestoreReport:
     Anything else raises ``InvalidRecordError`` or ``IntegrityViolationError`` and the live
     database is not touched. Then the copy replaces the live database in one SQLite
     transaction, the store is opened (migrating an older revision), and every erasure the
-    key store knows of is replayed, each with a receipt (reason ``reconcile``). If the
-    process dies part way, the next open finishes the replay.
+    key store knows of is replayed, each with a receipt (reason ``reconcile``), then every
+    revocation it knows of, and every session and sign-in code is ended. If the process dies
+    part way, the next open finishes the replay.
     """
     from facegate.store.service import Store  # the service imports this module
 
@@ -170,8 +177,12 @@ def restore(settings: Settings, source: Path, *, actor: str) -> RestoreReport:
                     "consents_withdrawn": report.consents_withdrawn,
                     "snapshots_removed": report.snapshots_removed,
                     "receipts": len(report.receipts),
+                    # The rewind on record: the head the log had, as its receipt names it.
+                    **store.audit_receipts.replaced_head(),
+                    **asdict(report.revocations),
                 },
             )
+        store.audit_receipts.write(rewound=True)
     logger.warning(
         "restored %s; replayed %d erasure(s) that happened after it was taken",
         source.name,
@@ -185,6 +196,7 @@ def restore(settings: Settings, source: Path, *, actor: str) -> RestoreReport:
         consents_withdrawn=report.consents_withdrawn,
         snapshots_removed=report.snapshots_removed,
         keys_destroyed=report.keys_destroyed,
+        revocations=report.revocations,
     )
 
 
@@ -215,8 +227,8 @@ def _checked(settings: Settings, copy: Path) -> str:
                 "the file is not a facegate database at a known schema revision "
                 f"(found {revision!r}; a key store or a newer facegate's database?)"
             )
-        upgrade_to_head(engine)
         site_key = load_site_key(settings, database_exists=True)
+        upgrade_to_head(engine, after_upgrade=seal_after_upgrade(site_key))
         with Session(engine) as session:
             check_key_matches(session, site_key)
             chain = verify_audit_chain(session, site_key)

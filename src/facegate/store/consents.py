@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facegate.errors import GuardianRequiredError, InvalidRecordError, NotFoundError, PolicyError
+from facegate.store.accounts import Role, end_sessions
 from facegate.store.audit import AuditAction
 from facegate.store.checks import (
     ADULT_AGE,
@@ -262,13 +263,20 @@ class Consents(StoreModule):
             return _record(consent)
 
     def withdraw(
-        self, consent_id: str, *, actor: str, guardian_id: str | None = None
+        self,
+        consent_id: str,
+        *,
+        actor: str,
+        guardian_id: str | None = None,
+        keep_session: str | None = None,
     ) -> Withdrawal:
         """Withdraw one consent (R-05): face processing under it stops in this transaction
         and the templates enrolled under it are erased, with a receipt.
 
         Withdrawing an already withdrawn consent changes nothing. For a child, pass the
-        ``guardian_id`` of the guardian who asks.
+        ``guardian_id`` of the guardian who asks. The person's self-service sessions end in
+        the same transaction, except ``keep_session`` (the token digest of the resident's
+        own session that asked: they stay signed in to get a PIN instead, R-08).
         """
         check_id(consent_id, "consent id")
         with self._store.reading() as session:
@@ -276,14 +284,24 @@ class Consents(StoreModule):
             if consent is None:
                 raise NotFoundError(f"no consent with id {consent_id}")
             subject_id = consent.subject_id
-        return self._withdraw(subject_id, [consent_id], actor=actor, guardian_id=guardian_id)
+        return self._withdraw(
+            subject_id, [consent_id], actor=actor, guardian_id=guardian_id, keep=keep_session
+        )
 
     def withdraw_all(
-        self, subject_id: str, *, actor: str, guardian_id: str | None = None
+        self,
+        subject_id: str,
+        *,
+        actor: str,
+        guardian_id: str | None = None,
+        keep_session: str | None = None,
     ) -> Withdrawal:
-        """One action that withdraws every open consent of a subject (R-05)."""
+        """One action that withdraws every open consent of a subject (R-05); sessions as
+        in ``withdraw``."""
         check_id(subject_id, "subject id")
-        return self._withdraw(subject_id, None, actor=actor, guardian_id=guardian_id)
+        return self._withdraw(
+            subject_id, None, actor=actor, guardian_id=guardian_id, keep=keep_session
+        )
 
     def list(self, subject_id: str) -> list[ConsentRecord]:
         """The subject's consents, oldest first (withdrawn ones included)."""
@@ -305,6 +323,7 @@ class Consents(StoreModule):
         *,
         actor: str,
         guardian_id: str | None,
+        keep: str | None,
     ) -> Withdrawal:
         actor = check_text(actor, "actor", ACTOR_LENGTH)
         with self._store.transaction() as session:
@@ -326,6 +345,7 @@ class Consents(StoreModule):
                 consent.withdrawn_at = now
                 consent.withdrawn_by = actor
             closed = tuple(consent.id for consent in open_consents)
+            end_sessions(session, role=Role.RESIDENT, principal_id=subject.id, keep=keep)
             # erase_face_data writes the consent.withdrawn audit event and the receipt.
             pending = erase_face_data(
                 session,

@@ -12,12 +12,14 @@ cannot be searched for PINs without the site key.
 
 from __future__ import annotations
 
+import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from facegate.errors import AlreadyExistsError, InvalidRecordError, NotFoundError, PolicyError
@@ -30,9 +32,12 @@ from facegate.privacy.secrets import (
     new_otp_code,
     normalize_card_number,
 )
+from facegate.store import backoff
 from facegate.store.audit import AuditAction
 from facegate.store.checks import check_id, check_text
 from facegate.store.gates import gate_by_code
+from facegate.store.keystore import Revoked
+from facegate.store.keystore_schema import RevokedKind
 from facegate.store.module import StoreModule
 from facegate.store.queries import active_subject, may_enter
 from facegate.store.records import (
@@ -61,14 +66,14 @@ DEFAULT_OTP_TTL = timedelta(minutes=10)
 MIN_OTP_TTL = timedelta(minutes=1)
 #: A one-time code is for a visit or a forgotten card, not a standing credential.
 MAX_OTP_TTL = timedelta(hours=24)
-#: Wrong PINs in a row before the PIN is locked for ``PIN_LOCKOUT``.
-MAX_PIN_FAILURES = 5
-PIN_LOCKOUT = timedelta(minutes=15)
 DEVICE_LENGTH = 64
+#: Unspent, unexpired one-time codes one person may hold: enough for a few visitors at
+#: once; more would be a standing credential nobody tracks.
+MAX_ACTIVE_OTPS = 5
 #: New codes drawn when one collides with an earlier code's hash (chance ~1e-8 each).
 _OTP_DRAWS = 5
 
-#: What the gate does for each reason. A locked PIN, an expired code or a credential the
+#: What the gate does for each reason. A PIN pad that must wait, an expired code or a credential the
 #: gate does not take still leave the person another way in.
 OUTCOME_BY_REASON = {
     CredentialReason.OK: GateOutcome.OPEN,
@@ -78,7 +83,7 @@ OUTCOME_BY_REASON = {
     CredentialReason.REVOKED: GateOutcome.DENY,
     CredentialReason.SUBJECT_INACTIVE: GateOutcome.DENY,
     CredentialReason.EXPIRED: GateOutcome.TRY_ANOTHER,
-    CredentialReason.LOCKED: GateOutcome.TRY_ANOTHER,
+    CredentialReason.TOO_MANY_TRIES: GateOutcome.TRY_ANOTHER,
     CredentialReason.GATE_DOES_NOT_ACCEPT: GateOutcome.TRY_ANOTHER,
 }
 
@@ -90,6 +95,10 @@ class _PinAttempt:
     credential_id: str | None
     secret_hash: str | None
     matched: bool
+    #: The typed number's and the device's back-off rows (``store.backoff``).
+    sources: tuple[str, ...] = ()
+    #: Set while one of them must wait: the PIN was not checked at all.
+    blocked_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +188,7 @@ class Credentials(StoreModule):
                     subject_id=subject.id,
                     detail={"credential_id": old.id, "kind": "pin", "why": "replaced"},
                 )
+            _log_revoked(self._store, previous, subject.site_id)
             credential = _new_credential(subject, CredentialKind.PIN, secret_hash=secret_hash)
             session.add(credential)
             self._store.audit(
@@ -203,6 +213,21 @@ class Credentials(StoreModule):
             )
         with self._store.transaction() as session:
             subject = _holder(session, subject_id)
+            active = session.scalar(
+                select(func.count())
+                .select_from(Credential)
+                .where(
+                    Credential.subject_id == subject.id,
+                    Credential.kind == CredentialKind.OTP,
+                    Credential.status == CredentialStatus.ACTIVE,
+                    Credential.expires_at > utcnow(),
+                )
+            )
+            if (active or 0) >= MAX_ACTIVE_OTPS:
+                raise PolicyError(
+                    f"this person already holds {MAX_ACTIVE_OTPS} unused one-time codes: "
+                    "revoke one or let it expire first"
+                )
             for _ in range(_OTP_DRAWS):
                 code = new_otp_code()
                 lookup = self._store.site_key.lookup_hash(
@@ -257,6 +282,7 @@ class Credentials(StoreModule):
                 subject_id=subject.id,
                 detail={"credential_id": credential.id, "kind": credential.kind.value},
             )
+            _log_revoked(self._store, [credential], subject.site_id)
             return credential_info(credential)
 
     def list_for_subject(self, subject_id: str) -> list[CredentialInfo]:
@@ -324,7 +350,10 @@ class Credentials(StoreModule):
             device = check_text(device, "device", DEVICE_LENGTH)
         attempt = None
         if credential_kind is CredentialKind.PIN and subject_id is not None:
-            attempt = self._pin_attempt(site_code, gate_code, subject_id, presented)
+            claimed = f"number:{resident_number.strip()}" if resident_number else subject_id
+            attempt = self._pin_attempt(
+                site_code, gate_code, subject_id, presented, claimed, device
+            )
         with self._store.transaction() as session:
             gate = gate_by_code(session, site_code, gate_code)
             now = utcnow()
@@ -332,11 +361,15 @@ class Credentials(StoreModule):
                 finding = _Finding(CredentialReason.GATE_DOES_NOT_ACCEPT)
             elif attempt is not None and subject_id is not None:
                 finding = _decide_pin(session, gate, subject_id, attempt, now)
+                if finding.reason is CredentialReason.WRONG_PIN:
+                    backoff.record_failure(session, gate.site_id, attempt.sources, now)
+                elif finding.reason is CredentialReason.OK:
+                    backoff.clear(session, attempt.sources)
             else:
                 lookup = self._store.site_key.lookup_hash(
                     credential_kind.value, presented, scope=gate.site_id
                 )
-                finding = _decide_lookup(session, gate, credential_kind, lookup, now)
+                finding = _decide_lookup(session, gate, credential_kind, lookup, now, self._store)
             outcome = OUTCOME_BY_REASON[finding.reason]
             detail: dict[str, str | None] = {
                 "gate": gate.code,
@@ -363,6 +396,9 @@ class Credentials(StoreModule):
             kind=credential_kind,
             subject_id=finding.subject_id if outcome is GateOutcome.OPEN else None,
             audit_event_id=event_id,
+            retry_after_s=_seconds_until(attempt.blocked_until, now)
+            if attempt is not None and attempt.blocked_until is not None
+            else None,
         )
 
     def _by_resident_number(self, site_code: str, gate_code: str, number: str) -> str:
@@ -385,25 +421,35 @@ class Credentials(StoreModule):
         return self._store.site_key.lookup_hash(CredentialKind.PIN.value, pin, scope=subject_id)
 
     def _pin_attempt(
-        self, site_code: str, gate_code: str, subject_id: str, pin: str
+        self,
+        site_code: str,
+        gate_code: str,
+        subject_id: str,
+        pin: str,
+        claimed: str,
+        device: str | None,
     ) -> _PinAttempt:
         """Verify the PIN outside the write lock. An unknown subject, one without a PIN or
-        one at another site costs the same argon2 work as a wrong PIN."""
+        one at another site costs the same argon2 work as a wrong PIN; while the typed
+        number or the device must wait, no PIN is checked, whoever the number is."""
         with self._store.reading() as session:
             gate = gate_by_code(session, site_code, gate_code)
             if not gate.accepts_pin:
                 return _PinAttempt(None, None, matched=False)
             now = utcnow()
+            sources = backoff.source_keys(self._store.site_key, gate.site_id, claimed, device)
+            until = backoff.blocked_until(session, sources, now)
+            if until is not None:
+                return _PinAttempt(None, None, False, sources, until)
             credential = _active_pin(session, gate, subject_id, now)
-            if credential is not None and _locked(credential, now):
-                return _PinAttempt(credential.id, None, matched=False)
             credential_id = credential.id if credential is not None else None
             secret_hash = credential.secret_hash if credential is not None else None
         keyed = self._keyed_pin(subject_id, pin)
         if credential_id is None or secret_hash is None:
             self._hasher.burn(keyed)
-            return _PinAttempt(None, None, matched=False)
-        return _PinAttempt(credential_id, secret_hash, self._hasher.verify(secret_hash, keyed))
+            return _PinAttempt(None, None, False, sources)
+        matched = self._hasher.verify(secret_hash, keyed)
+        return _PinAttempt(credential_id, secret_hash, matched, sources)
 
 
 def _decide_pin(
@@ -411,28 +457,21 @@ def _decide_pin(
 ) -> _Finding:
     subject = session.get(Subject, subject_id)
     known = subject.id if subject is not None and subject.site_id == gate.site_id else None
+    if attempt.blocked_until is not None:
+        return _Finding(CredentialReason.TOO_MANY_TRIES, known)
     credential = _active_pin(session, gate, subject_id, now)
     if credential is None:
         return _Finding(CredentialReason.WRONG_PIN, known)
     found = _Finding(CredentialReason.WRONG_PIN, known, credential.id)
-    if _locked(credential, now):
-        return _Finding(CredentialReason.LOCKED, known, credential.id)
     if credential.id != attempt.credential_id or credential.secret_hash != attempt.secret_hash:
         return found  # the PIN was reset while this attempt was being checked
     if attempt.matched:
-        credential.failed_attempts = 0
-        credential.locked_until = None
         return _Finding(CredentialReason.OK, known, credential.id)
-    credential.failed_attempts += 1
-    if credential.failed_attempts >= MAX_PIN_FAILURES:
-        credential.failed_attempts = 0
-        credential.locked_until = now + PIN_LOCKOUT
-        return _Finding(CredentialReason.LOCKED, known, credential.id)
     return found
 
 
 def _decide_lookup(
-    session: Session, gate: Gate, kind: CredentialKind, lookup: str, now: datetime
+    session: Session, gate: Gate, kind: CredentialKind, lookup: str, now: datetime, store: Store
 ) -> _Finding:
     credential = session.scalar(
         select(Credential).where(Credential.lookup_hash == lookup, Credential.kind == kind)
@@ -464,7 +503,35 @@ def _decide_lookup(
         )
         if spent is None:
             return finding(CredentialReason.USED)
+        # A restored backup must not make the spent code usable again.
+        store.keystore.log_revocations(
+            [
+                Revoked(
+                    credential.id,
+                    RevokedKind.CREDENTIAL,
+                    subject.site_id,
+                    CredentialStatus.USED.value,
+                    now,
+                )
+            ]
+        )
     return finding(CredentialReason.OK)
+
+
+def _log_revoked(store: Store, credentials: Sequence[Credential], site_id: str) -> None:
+    """Note revoked credentials in the key store's revocation log, before the caller's
+    transaction commits: a crash can then leave an extra entry, never lose one, and a
+    restored backup cannot bring them back (``store.revocations``)."""
+    store.keystore.log_revocations(
+        Revoked(
+            credential.id,
+            RevokedKind.CREDENTIAL,
+            site_id,
+            CredentialStatus.REVOKED.value,
+            credential.revoked_at or utcnow(),
+        )
+        for credential in credentials
+    )
 
 
 def _holder(session: Session, subject_id: str) -> Subject:
@@ -491,8 +558,8 @@ def _active_pin(session: Session, gate: Gate, subject_id: str, now: datetime) ->
     )
 
 
-def _locked(credential: Credential, now: datetime) -> bool:
-    return credential.locked_until is not None and credential.locked_until > now
+def _seconds_until(end: datetime, now: datetime) -> int:
+    return max(1, math.ceil((end - now).total_seconds()))
 
 
 def _accepts(gate: Gate, kind: CredentialKind) -> bool:
@@ -518,7 +585,6 @@ def _new_credential(
         lookup_hash=lookup_hash,
         secret_hash=secret_hash,
         created_at=utcnow(),
-        failed_attempts=0,
     )
 
 
@@ -540,5 +606,4 @@ def credential_info(credential: Credential) -> CredentialInfo:
         expires_at=credential.expires_at,
         used_at=credential.used_at,
         revoked_at=credential.revoked_at,
-        locked_until=credential.locked_until,
     )

@@ -5,7 +5,9 @@ Key hierarchy::
     site key (32 bytes; FACEGATE_SITE_KEY or a 0600 key file, never in the database)
       ├─ HKDF "key-wrap"    → wraps each subject's random 32-byte data key (AES-256-GCM)
       │                         data key → encrypts that subject's templates (AES-256-GCM)
-      └─ HKDF "audit-chain" → HMAC-SHA256 key of the audit hash chain
+      ├─ HKDF "audit-chain" → HMAC-SHA256 key of the audit hash chain
+      ├─ HKDF "audit-head"  → HMAC-SHA256 seal of the ``audit_head`` row
+      └─ HKDF "audit-receipt" → HMAC-SHA256 of the head receipt kept outside the database
 
 Every ciphertext's associated data names where it belongs (site, subject, template, model),
 so bytes copied to another row fail authentication instead of decrypting as someone else.
@@ -49,6 +51,8 @@ TEMPLATE_CIPHERTEXT_BYTES = EMBEDDING_DIM * 4 + TAG_BYTES
 _TEMPLATE_DTYPE = np.dtype("<f4")
 _WRAP_INFO = b"facegate/subject-key-wrap/v1"
 _AUDIT_INFO = b"facegate/audit-chain/v1"
+_HEAD_INFO = b"facegate/audit-head/v1"
+_RECEIPT_INFO = b"facegate/audit-receipt/v1"
 _CONFIG_INFO = b"facegate/config-mac/v1"
 _LOOKUP_INFO = b"facegate/credential-lookup/v1"
 _WRAP_AD_LABEL = "facegate/subject-key/v1"
@@ -59,7 +63,14 @@ _SNAPSHOT_AD_LABEL = "facegate/snapshot/v1"
 class SiteKey:
     """The site's 32-byte root key. Only derived subkeys are ever used directly."""
 
-    __slots__ = ("_audit_key", "_config_key", "_lookup_key", "_wrap_key")
+    __slots__ = (
+        "_audit_key",
+        "_config_key",
+        "_head_key",
+        "_lookup_key",
+        "_receipt_key",
+        "_wrap_key",
+    )
 
     def __init__(self, material: bytes) -> None:
         if len(material) != KEY_BYTES:
@@ -68,6 +79,8 @@ class SiteKey:
         self._audit_key = _derive(material, _AUDIT_INFO)
         self._config_key = _derive(material, _CONFIG_INFO)
         self._lookup_key = _derive(material, _LOOKUP_INFO)
+        self._head_key = _derive(material, _HEAD_INFO)
+        self._receipt_key = _derive(material, _RECEIPT_INFO)
 
     def sign_config(self, payload: bytes) -> str:
         """HMAC-SHA256 (hex) of a settings file that changes decisions (e.g. thresholds)."""
@@ -85,6 +98,23 @@ class SiteKey:
         """
         message = _associated_data(kind, scope, value)
         return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
+    def seal_audit_head(self, last_id: int, last_hash: str) -> str:
+        """HMAC-SHA256 (hex) of the ``audit_head`` row: without the key, a head rewound to an
+        earlier (authentic) event cannot be sealed again."""
+        message = f"{last_id}\n{last_hash}".encode()
+        return hmac.new(self._head_key, message, hashlib.sha256).hexdigest()
+
+    def audit_head_seal_valid(self, last_id: int, last_hash: str, seal: str | None) -> bool:
+        """Whether ``seal`` is this key's seal of the head; a missing seal is not valid."""
+        if seal is None:
+            return False
+        expected = self.seal_audit_head(last_id, last_hash).encode()
+        return hmac.compare_digest(expected, seal.encode())
+
+    def sign_audit_receipt(self, payload: bytes) -> str:
+        """HMAC-SHA256 (hex) of a head receipt file's canonical payload."""
+        return hmac.new(self._receipt_key, payload, hashlib.sha256).hexdigest()
 
     @property
     def audit_key(self) -> bytes:

@@ -3,8 +3,9 @@
 Two steps, in this order, so that a crash between them never loses the erasure:
 
 1. one database transaction deletes the templates (and, for a whole subject, credentials,
-   guardians' names, kept frames' rows, the name on the subject row), writes the receipt
-   and the audit event, and bumps the gallery version so cached galleries are dropped;
+   sign-in codes, guardians' names, kept frames' rows, the name on the subject row, and
+   ends their self-service sessions), writes the receipt and the audit event, and bumps
+   the gallery version so cached galleries are dropped;
 2. after the commit, ``finish`` notes the erased subject or withdrawn consent in the key
    store's erasure log (so a restored backup cannot bring them back), destroys the data keys
    (crypto-shredding: copies in old backups become undecryptable), removes kept frames'
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from facegate.store.accounts import Role, end_sessions
 from facegate.store.audit import AuditAction
 from facegate.store.keystore import Erased
 from facegate.store.keystore_schema import ErasedKind
@@ -37,6 +39,7 @@ from facegate.store.schema import (
     Credential,
     DeletionReceiptRow,
     Guardian,
+    SigninCode,
     Site,
     Snapshot,
     Subject,
@@ -81,6 +84,8 @@ def erase_subject(
     session.execute(delete(Template).where(Template.subject_id == subject.id))
     credentials = count(session, Credential, Credential.subject_id == subject.id)
     session.execute(delete(Credential).where(Credential.subject_id == subject.id))
+    session.execute(delete(SigninCode).where(SigninCode.subject_id == subject.id))
+    sessions = end_sessions(session, role=Role.RESIDENT, principal_id=subject.id)
     snapshot_ids = tuple(
         session.scalars(select(Snapshot.id).where(Snapshot.subject_id == subject.id))
     )
@@ -118,7 +123,7 @@ def erase_subject(
         templates=templates,
         credentials=credentials,
         snapshot_ids=snapshot_ids,
-        extra={"consents_withdrawn": open_consents},
+        extra={"consents_withdrawn": open_consents, "sessions_ended": sessions},
         erased=(Erased(subject.id, ErasedKind.SUBJECT, subject.site_id, reason.value, now),),
     )
 

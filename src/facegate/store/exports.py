@@ -181,7 +181,6 @@ def _credentials(session: Session, subject_id: str) -> list[JsonDict]:
             "expires_at": _iso(row.expires_at),
             "used_at": _iso(row.used_at),
             "revoked_at": _iso(row.revoked_at),
-            "locked_until": _iso(row.locked_until),
         }
         for row in rows
     ]

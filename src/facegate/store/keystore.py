@@ -9,9 +9,11 @@ receipts and the audit log stay readable. ``Store.open`` refuses a missing key s
 templates (a wrong path must not erase them): a truly lost one is declared by leaving an
 empty file at its path.
 
-The key store also keeps the erasure log: the ids of subjects erased and consents
-withdrawn. It is not backed up for the same reason, so restoring an old backup can replay
-those erasures (``store.reconcile``).
+The key store also keeps the erasure log (the ids of subjects erased and consents
+withdrawn) and the revocation log (credentials revoked, replaced or spent, devices revoked,
+admin passwords replaced, residents moved out). Neither is backed up, for the same reason,
+so restoring an old backup can replay what happened since (``store.reconcile``,
+``store.revocations``).
 
 Writes commit at once and are ordered by the caller so that a crash never leaves a
 template without its key: a key is created before the templates that use it commit, and
@@ -35,7 +37,14 @@ from facegate.core.config import Settings
 from facegate.errors import StoreError
 from facegate.store.crypto import SiteKey, new_data_key
 from facegate.store.engine import READ_ONLY, checkpoint_wal, make_engine, prepare_sqlite_file
-from facegate.store.keystore_schema import DataKey, ErasedKind, ErasureLog, KeyOwnerKind
+from facegate.store.keystore_schema import (
+    DataKey,
+    ErasedKind,
+    ErasureLog,
+    KeyOwnerKind,
+    RevocationLog,
+    RevokedKind,
+)
 from facegate.store.migrate import KEYSTORE_MIGRATIONS_DIR, upgrade_to_head
 from facegate.store.schema import utcnow
 
@@ -54,6 +63,19 @@ class Erased:
     site_id: str
     reason: str
     erased_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """One entry of the revocation log: what was revoked, the state it reached, when."""
+
+    target_id: str
+    kind: RevokedKind
+    site_id: str
+    status: str
+    at: datetime
+    #: The new argon2id hash, for a replaced admin password only.
+    password_hash: str | None = None
 
 
 class KeyStore:
@@ -207,6 +229,68 @@ class KeyStore:
                 for row in rows
             ]
 
+    def log_revocations(self, entries: Iterable[Revoked]) -> int:
+        """Add to the revocation log; returns how many entries were new.
+
+        A revocation is final, so an entry already there is kept as it is, except a
+        password: the newest replaces the one before.
+        """
+        pending: dict[tuple[RevokedKind, str], Revoked] = {}
+        for entry in entries:
+            key = (entry.kind, entry.target_id)
+            if key not in pending or entry.kind is RevokedKind.ADMIN_PASSWORD:
+                pending[key] = entry
+        if not pending:
+            return 0
+        added = 0
+        with self._session() as session:
+            for kind in sorted({kind for kind, _ in pending}):
+                ids = sorted(target_id for each, target_id in pending if each is kind)
+                for start in range(0, len(ids), _ID_BATCH):
+                    batch = ids[start : start + _ID_BATCH]
+                    logged = {
+                        row.target_id: row
+                        for row in session.scalars(
+                            select(RevocationLog).where(
+                                RevocationLog.target_kind == kind,
+                                RevocationLog.target_id.in_(batch),
+                            )
+                        )
+                    }
+                    for target_id in batch:
+                        entry = pending[(kind, target_id)]
+                        row = logged.get(target_id)
+                        if row is None:
+                            session.add(_revocation_row(entry))
+                            added += 1
+                        elif kind is RevokedKind.ADMIN_PASSWORD:
+                            row.status, row.at = entry.status, entry.at
+                            row.password_hash = entry.password_hash
+        return added
+
+    def revocations(self, kind: RevokedKind | None = None) -> list[Revoked]:
+        """The revocation log's entries (of one kind, or all), oldest first."""
+        with self._reading() as session:
+            stmt = select(RevocationLog).order_by(RevocationLog.at, RevocationLog.target_id)
+            if kind is not None:
+                stmt = stmt.where(RevocationLog.target_kind == kind)
+            return [
+                Revoked(
+                    row.target_id,
+                    row.target_kind,
+                    row.site_id,
+                    row.status,
+                    row.at,
+                    row.password_hash,
+                )
+                for row in session.scalars(stmt)
+            ]
+
+    def has_revocations(self) -> bool:
+        """Whether the revocation log holds anything (it is backfilled while it does not)."""
+        with self._reading() as session:
+            return session.scalar(select(RevocationLog.target_id).limit(1)) is not None
+
     def owners(self, kind: KeyOwnerKind | None = None) -> set[str]:
         with self._reading() as session:
             stmt = select(DataKey.owner_id)
@@ -224,6 +308,17 @@ class KeyStore:
         # BEGIN DEFERRED: a read does not take the key store's write lock.
         with _errors(), self._readers.begin() as session:
             yield session
+
+
+def _revocation_row(entry: Revoked) -> RevocationLog:
+    return RevocationLog(
+        target_kind=entry.kind,
+        target_id=entry.target_id,
+        site_id=entry.site_id,
+        status=entry.status,
+        at=entry.at,
+        password_hash=entry.password_hash,
+    )
 
 
 @contextmanager

@@ -6,6 +6,7 @@ The Alembic scripts ship inside the package; users need no alembic.ini.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -36,12 +37,23 @@ def alembic_config(
     return config
 
 
-def upgrade_to_head(engine: Engine, migrations_dir: Path = MIGRATIONS_DIR) -> None:
+#: Called in the migration's transaction with the revision the database had before it.
+AfterUpgrade = Callable[[Connection, str | None], None]
+
+
+def upgrade_to_head(
+    engine: Engine,
+    migrations_dir: Path = MIGRATIONS_DIR,
+    *,
+    after_upgrade: AfterUpgrade | None = None,
+) -> None:
     """Migrate the database to the newest revision, in one transaction.
 
     SQLite rebuilds a table to change it; with foreign keys on, dropping the old table would
     cascade into every table that references it. So, as SQLite's ALTER TABLE procedure says,
     foreign keys are off while migrating and ``foreign_key_check`` must pass before commit.
+    ``after_upgrade`` finishes what a migration cannot do without the site key (sealing the
+    audit head), in the same transaction, so a crash cannot leave one done without the other.
     """
     with _ALEMBIC_LOCK, engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -49,7 +61,10 @@ def upgrade_to_head(engine: Engine, migrations_dir: Path = MIGRATIONS_DIR) -> No
             _pragma(connection, "foreign_keys = OFF")
         try:
             with connection.begin():
+                before = current_revision(connection)
                 command.upgrade(alembic_config(connection, migrations_dir), "head")
+                if after_upgrade is not None:
+                    after_upgrade(connection, before)
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:

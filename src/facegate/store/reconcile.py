@@ -14,6 +14,8 @@ In full (``replay=True``, or when a restore left its marker file behind), the er
 is replayed: subjects erased and consents withdrawn after the backup was taken are erased
 again, and templates that no longer decrypt with their subject's current key go too. A
 restore therefore never brings back a deleted person or a withdrawn consent (R-23, R-05).
+The revocation log is replayed too, and everyone is signed out (``store.revocations``): a
+restore never brings back a revoked card, PIN, code, device key or admin password.
 """
 
 from __future__ import annotations
@@ -37,7 +39,13 @@ from facegate.store.erasure import (
 from facegate.store.erasure import finish as finish_erasure
 from facegate.store.keystore import Erased
 from facegate.store.keystore_schema import ErasedKind
-from facegate.store.records import DeletionReason, DeletionReceipt, SubjectStatus
+from facegate.store.records import (
+    DeletionReason,
+    DeletionReceipt,
+    RevocationReplay,
+    SubjectStatus,
+)
+from facegate.store.revocations import backfill_revocation_log, replay_revocations
 from facegate.store.schema import (
     Consent,
     DeletionReceiptRow,
@@ -72,6 +80,8 @@ class ReconcileReport:
     consents_withdrawn: int = 0
     templates_erased: int = 0
     receipts: list[DeletionReceipt] = field(default_factory=list)
+    #: What the replay carried forward from the revocation log (after a restore).
+    revocations: RevocationReplay = field(default_factory=RevocationReplay)
 
     @property
     def changed(self) -> bool:
@@ -81,6 +91,7 @@ class ReconcileReport:
             or self.files_removed
             or self.snapshots_removed
             or self.receipts
+            or self.revocations != RevocationReplay()
         )
 
 
@@ -94,6 +105,7 @@ def reconcile(store: Store, *, replay: bool = False) -> ReconcileReport:
         _replay_subjects(store, report)
         _replay_consents(store, report)
         _erase_undecryptable(store, report)
+        report.revocations = replay_revocations(store, RECONCILE_ACTOR)
     _erase_keyless_templates(store, report)
     _remove_broken_snapshots(store, report)
     with store.transaction() as session:
@@ -102,6 +114,7 @@ def reconcile(store: Store, *, replay: bool = False) -> ReconcileReport:
         kept = set(session.scalars(select(Snapshot.id)))
         report.files_removed = remove_stray_files(store.settings, kept)
     _backfill_erasure_log(store)
+    backfill_revocation_log(store)
     if report.changed:
         store.checkpoint()
         logger.warning(

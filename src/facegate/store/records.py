@@ -243,8 +243,6 @@ class CredentialInfo:
     expires_at: datetime | None
     used_at: datetime | None
     revoked_at: datetime | None
-    #: Set while a PIN is locked after too many wrong attempts.
-    locked_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +274,9 @@ class CredentialReason(StrEnum):
     EXPIRED = "expired"
     USED = "used"
     REVOKED = "revoked"
-    LOCKED = "locked"
+    #: Too many wrong PINs in a row from this resident number or this PIN pad: wait
+    #: ``retry_after_s`` (the same for every number, known or not; ``store.backoff``).
+    TOO_MANY_TRIES = "too_many_tries"
     GATE_DOES_NOT_ACCEPT = "gate_does_not_accept"
     SUBJECT_INACTIVE = "subject_inactive"
 
@@ -294,6 +294,8 @@ class CredentialDecision:
     kind: CredentialKind
     subject_id: str | None
     audit_event_id: int
+    #: Seconds until the next PIN from this number or device is checked (``too_many_tries``).
+    retry_after_s: int | None = None
 
     @property
     def opens(self) -> bool:
@@ -360,6 +362,24 @@ class BackupInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RevocationReplay:
+    """What a restore carried forward besides erasures: the revocations logged since the
+    backup was taken, and the sign-out of everyone (``store.revocations``)."""
+
+    #: Cards, PINs and one-time codes revoked or replaced since the backup.
+    credentials_revoked: int = 0
+    #: One-time codes spent since the backup.
+    codes_spent: int = 0
+    devices_revoked: int = 0
+    #: Administrators whose password changed since: the newer one is back in force.
+    admin_passwords_restored: int = 0
+    #: Residents who moved out since.
+    moves_out: int = 0
+    sessions_ended: int = 0
+    signin_codes_spent: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RestoreReport:
     """What restoring a backup did, including the erasures it replayed (R-23)."""
 
@@ -371,3 +391,5 @@ class RestoreReport:
     consents_withdrawn: int
     snapshots_removed: int
     keys_destroyed: int
+    #: Revocations made since the backup, carried forward; everyone signed out.
+    revocations: RevocationReplay

@@ -14,14 +14,17 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from facegate.errors import InvalidRecordError, PolicyError
+from facegate.store.accounts import Role, end_sessions, spend_signin_codes
 from facegate.store.audit import AuditAction, DetailValue
 from facegate.store.checks import check_aware, check_id, check_text
 from facegate.store.erasure import erase_face_data, erase_subject
 from facegate.store.erasure import finish as finish_erasure
+from facegate.store.keystore import Revoked
+from facegate.store.keystore_schema import RevokedKind
 from facegate.store.module import StoreModule
 from facegate.store.notices import NoticeContent
 from facegate.store.queries import active_subject, bump_gallery, site_by_code
@@ -147,7 +150,11 @@ class Retention(StoreModule):
         """Record that a resident moves out at ``when`` (default now); returns that time.
 
         Face entry stops at that moment; the data is purged ``resident_retention_days``
-        later by ``run``. Recording it again changes nothing and returns the first date.
+        later by ``run``. A move-out that has begun ends their self-service sessions and
+        sign-in codes now; a later one is refused by ``Accounts.session`` from its time.
+        The key store's revocation log notes it before the commit, so a restored backup
+        cannot move them back in. Recording it again changes nothing and returns the first
+        date.
         ``InvalidRecordError`` for a visitor or temporary resident (they expire by
         themselves), ``NotFoundError`` for an unknown or deleted subject.
         """
@@ -165,13 +172,27 @@ class Retention(StoreModule):
                 return subject.moved_out_at
             subject.moved_out_at = moved_out_at
             bump_gallery(session, subject.site_id)
+            ended = 0
+            if moved_out_at <= utcnow():
+                ended = end_sessions(session, role=Role.RESIDENT, principal_id=subject.id)
+                spend_signin_codes(session, subject_id=subject.id)
             self._store.audit(
                 session,
                 actor,
                 AuditAction.SUBJECT_MOVED_OUT,
                 site_id=subject.site_id,
                 subject_id=subject.id,
-                detail={"moved_out_at": moved_out_at.isoformat(timespec="seconds")},
+                detail={
+                    "moved_out_at": moved_out_at.isoformat(timespec="seconds"),
+                    "sessions_ended": ended,
+                },
+            )
+            self._store.keystore.log_revocations(
+                [
+                    Revoked(
+                        subject.id, RevokedKind.MOVE_OUT, subject.site_id, "moved_out", moved_out_at
+                    )
+                ]
             )
             return moved_out_at
 
@@ -181,8 +202,10 @@ class Retention(StoreModule):
         *,
         actor: str = RETENTION_ACTOR,
         on_progress: ProgressCallback | None = None,
+        site_code: str | None = None,
     ) -> RetentionReport:
-        """Erase everything whose retention has ended at ``now`` (default: the current time).
+        """Erase everything whose retention has ended at ``now`` (default: the current time),
+        at every site or only at ``site_code`` (what one site's administrator may run).
 
         Idempotent: what is already erased is skipped, so a run that died part way is simply
         run again. Writes one ``retention.run`` audit event with the counts at the end.
@@ -190,20 +213,34 @@ class Retention(StoreModule):
         actor = check_text(actor, "actor", ACTOR_LENGTH)
         now = utcnow() if now is None else check_aware(now, "now")
         with self._store.reading() as session:
-            residents = _residents_due(session, now)
+            site_id = None if site_code is None else site_by_code(session, site_code).id
+
+            def at_site(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+                return true() if site_id is None else column == site_id
+
+            residents = _residents_due(session, now, at_site(Subject.site_id))
             visitors = list(
                 session.scalars(
                     select(Subject.id).where(
                         Subject.status == SubjectStatus.ACTIVE,
                         Subject.kind.in_(EXPIRING_KINDS),
                         Subject.expires_at <= now,
+                        at_site(Subject.site_id),
                     )
                 )
             )
             consent_owners = list(
-                session.scalars(select(Consent.subject_id).where(_ended_with_templates(now)))
+                session.scalars(
+                    select(Consent.subject_id)
+                    .join(Subject, Subject.id == Consent.subject_id)
+                    .where(_ended_with_templates(now), at_site(Subject.site_id))
+                )
             )
-            snapshots = list(session.scalars(select(Snapshot.id).where(Snapshot.expires_at <= now)))
+            snapshots = list(
+                session.scalars(
+                    select(Snapshot.id).where(Snapshot.expires_at <= now, at_site(Snapshot.site_id))
+                )
+            )
         subjects_due = set(residents) | set(visitors)
         # A subject erased whole takes their templates with them.
         consent_subjects = sorted(set(consent_owners) - subjects_due)
@@ -241,6 +278,7 @@ class Retention(StoreModule):
                 session,
                 actor,
                 AuditAction.RETENTION_RUN,
+                site_id=site_id,
                 detail={**counts, "receipts": len(receipts)},
             )
         report = RetentionReport(
@@ -252,6 +290,7 @@ class Retention(StoreModule):
             receipts=tuple(receipts),
         )
         logger.info("retention run erased %d item(s)", report.total)
+        self._store.audit_receipts.write()
         return report
 
     def _erase_subject(self, subject_id: str, now: datetime, actor: str) -> DeletionReceipt | None:
@@ -323,7 +362,7 @@ def _ended_with_templates(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _residents_due(session: Session, now: datetime) -> list[str]:
+def _residents_due(session: Session, now: datetime, where: ColumnElement[bool]) -> list[str]:
     rows = session.execute(
         select(Subject.id, Subject.moved_out_at, Site.resident_retention_days)
         .join(Site, Site.id == Subject.site_id)
@@ -331,6 +370,7 @@ def _residents_due(session: Session, now: datetime) -> list[str]:
             Subject.status == SubjectStatus.ACTIVE,
             Subject.kind == SubjectKind.RESIDENT,
             Subject.moved_out_at <= now,
+            where,
         )
         .order_by(Subject.moved_out_at, Subject.id)
     )

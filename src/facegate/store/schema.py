@@ -348,8 +348,19 @@ class Credential(Base):
     expires_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
+
+
+class GuessBackoff(Base):
+    """Wrong PINs in a row from one source: a typed resident number (whether or not anyone
+    has it) or a gate device. Keyed by a keyed hash, so a typed number is not kept."""
+
+    __tablename__ = "guess_backoff"
+
+    key: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]
 
 
 class ImpactAssessment(Base):
@@ -522,3 +533,6 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    #: ``SiteKey.seal_audit_head`` of (last_id, last_hash); NULL only before revision 0005
+    #: sealed it, so a rewound head cannot be made to look authentic without the key.
+    head_mac: Mapped[str | None] = mapped_column(String(HASH_LENGTH))

@@ -43,8 +43,8 @@ from facegate.store.audit import (
     append_event,
     check_key_matches,
     events_for_subject,
-    verify_audit_chain,
 )
+from facegate.store.audit_anchor import AuditReceipts, seal_after_upgrade, verify_anchored
 from facegate.store.backups import Backups
 from facegate.store.checks import (
     check_aware,
@@ -129,6 +129,8 @@ DEFAULT_RESIDENT_RETENTION_DAYS = 30
 DEFAULT_SNAPSHOT_RETENTION_DAYS = 7
 #: A consent dated further ahead than this is a typo, not a signature.
 _CLOCK_SKEW = timedelta(minutes=5)
+#: ``Session.info`` key: the transaction appended audit events (for the head receipt).
+_APPENDED = "facegate_audit_appended"
 
 
 class Store:
@@ -150,6 +152,10 @@ class Store:
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
         self._closed = False
+        #: The signed head receipt kept outside the database (``audit_anchor``).
+        self.audit_receipts = AuditReceipts(
+            settings.resolved_audit_receipt_path, site_key, self.reading
+        )
         # The store's areas, each in its own module.
         self.accounts = Accounts(self)
         self.devices = Devices(self)
@@ -192,7 +198,7 @@ class Store:
         keystore: KeyStore | None = None
         try:
             with _database_errors():
-                upgrade_to_head(engine)
+                upgrade_to_head(engine, after_upgrade=seal_after_upgrade(site_key))
                 with Session(engine) as session:
                     check_key_matches(session, site_key)
                     _check_keystore_present(session, settings)
@@ -207,6 +213,8 @@ class Store:
         return store
 
     def close(self) -> None:
+        if not self._closed:
+            self.audit_receipts.write()
         self._closed = True
         self._gallery_cache.evict()
         self._engine.dispose()
@@ -606,13 +614,17 @@ class Store:
             )
 
     def verify_audit(self) -> AuditReport:
-        """Check the whole audit chain against ``audit_head`` (see ``verify_audit_chain``).
+        """Check the whole audit chain against ``audit_head``, its seal and the head receipt
+        (see ``audit_anchor.verify_anchored``); an intact log gets a new receipt.
 
         A broken chain is also recorded as an ``audit_chain_broken`` incident (R-28).
         """
+        receipt = self.audit_receipts.load()  # before the log's snapshot: see verify_anchored
         with self._read() as session:
-            report = verify_audit_chain(session, self._site_key)
-        if not report.ok:
+            report = verify_anchored(session, self._site_key, receipt)
+        if report.ok:
+            self.audit_receipts.write()
+        else:
             where = report.first_bad_event_id
             try:
                 self.incidents.record(
@@ -639,6 +651,8 @@ class Store:
         self._check_open()
         with _database_errors(), self._writer.begin() as session:
             yield session
+        if session.info.get(_APPENDED):
+            self.audit_receipts.after_append()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -688,6 +702,7 @@ class Store:
         subject_id: str | None = None,
         detail: Mapping[str, DetailValue] | None = None,
     ) -> int:
+        session.info[_APPENDED] = True
         return append_event(
             session,
             self._site_key,

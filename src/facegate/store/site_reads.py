@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from facegate.errors import NotFoundError
 from facegate.store.audit import DECISION_ACTIONS, AuditRecord
@@ -34,6 +34,16 @@ def credential_site_code(store: Store, credential_id: str) -> str:
     if code is None:
         raise NotFoundError(f"no credential with id {credential_id}")
     return code
+
+
+def site_event_count(store: Store, site_code: str) -> int:
+    """How many audit events concern this site: what its administrator may know of the log."""
+    with store.reading() as session:
+        site = site_by_code(session, site_code)
+        count = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.site_id == site.id)
+        )
+        return int(count or 0)
 
 
 def recent_decisions(store: Store, site_code: str, limit: int) -> list[AuditRecord]:

@@ -34,8 +34,12 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+    max_side: int | None = None,
 ) -> RGBImage:
     """Decode ``source`` (file path or encoded bytes) to a ``(H, W, 3)`` uint8 RGB array.
+
+    With ``max_side``, an image whose longer side is larger comes back shrunk to it (JPEGs
+    are decoded at a reduced scale already), so later stages work on a bounded copy.
 
     Raises:
         ImageTooLargeError: more than ``max_bytes`` bytes or ``max_pixels`` pixels.
@@ -61,8 +65,12 @@ def load_image(
                         f"{name}: {width}×{height} = {width * height:,} pixels exceeds the "
                         f"limit of {max_pixels:,}"
                     )
+                if max_side is not None and opened.format == "JPEG":
+                    opened.draft(opened.mode, (max_side, max_side))
                 opened.load()
                 image = ImageOps.exif_transpose(opened)
+                if max_side is not None and max(image.size) > max_side:
+                    image = _shrunk(image, max_side)
                 return _to_rgb(image, name)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLargeError(f"{name}: {exc}") from exc
@@ -70,6 +78,14 @@ def load_image(
             raise CorruptImageError(f"{name}: not a recognised image format") from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise CorruptImageError(f"{name}: corrupt or truncated image ({exc})") from exc
+
+
+def _shrunk(image: Image.Image, max_side: int) -> Image.Image:
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+    if image.mode not in {"RGB", "RGBA", "L", "LA"}:
+        return image.resize(size, Image.Resampling.NEAREST)  # palette and high-depth modes
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def _read_bytes(source: bytes | Path | str, max_bytes: int) -> bytes:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 
-from facegate.api.decision import PIPELINE_LOCK
+from facegate.api.decision import PIPELINE_LOCK, decode_frame
 from facegate.api.deps import State, StoreDep
 from facegate.api.routes.admin_scope import SiteAdmin, SiteSubject, actor_of, read_images
 from facegate.api.schemas.credentials import CardIn, CredentialOut, IssuedCodeOut, PinIn
@@ -86,12 +86,13 @@ def enroll(
     data = read_images(images, state.settings.max_upload_bytes)
     # Consent first: face data of a subject without it must not even be computed.
     state.store.check_enrollment_allowed(subject.id)
+    frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in data]
     with PIPELINE_LOCK:
         ids = enroll_images(
             state.store,
             state.pipeline,
             subject.id,
-            data,
+            frames,
             actor_of(admin),
             max_pixels=state.settings.max_image_pixels,
         )

@@ -42,7 +42,7 @@ from facegate.privacy.compliance import (
 from facegate.privacy.live import check_site
 from facegate.privacy.run_results import DEFAULT_RESULTS_PATH, RESULTS_ENV, read_run
 from facegate.store.notices import NoticeContent
-from facegate.store.site_reads import MAX_RECENT_DECISIONS, recent_decisions
+from facegate.store.site_reads import MAX_RECENT_DECISIONS, recent_decisions, site_event_count
 
 router = APIRouter(prefix="/api/v1/sites/{site}", tags=["admin: site"])
 
@@ -141,12 +141,13 @@ def list_decisions(
 
 
 @router.post("/audit/verify", response_model=AuditVerifyOut)
-def verify_audit(store: StoreDep, _: SiteAdmin) -> AuditVerifyOut:
-    """Role: the site's administrator. Checks the hash chain of the audit log (R-27)."""
+def verify_audit(site: str, store: StoreDep, _: SiteAdmin) -> AuditVerifyOut:
+    """Role: the site's administrator. Checks the hash chain of the whole audit log (R-27)
+    and counts this site's events in it (other sites' activity is not theirs to know)."""
     report = store.verify_audit()
     return AuditVerifyOut(
         ok=report.ok,
-        events_checked=report.events_checked,
+        events_checked=site_event_count(store, site),
         first_bad_event_id=report.first_bad_event_id,
         reason=report.reason,
     )
@@ -154,9 +155,9 @@ def verify_audit(store: StoreDep, _: SiteAdmin) -> AuditVerifyOut:
 
 @router.post("/retention/run", response_model=RetentionOut)
 def run_retention(site: str, store: StoreDep, admin: SiteAdmin) -> RetentionOut:
-    """Role: the site's administrator. Erases what is due (R-24). The purge is the same
-    for every site, but the answer counts this site's erasures only."""
-    report = store.retention.run(actor=actor_of(admin))
+    """Role: the site's administrator. Erases what is due at this site (R-24); other
+    sites are theirs to run."""
+    report = store.retention.run(actor=actor_of(admin), site_code=site)
     mine = [r for r in report.receipts if r.site_code == site]
     return RetentionOut(
         ran_at=report.ran_at,

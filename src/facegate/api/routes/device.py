@@ -18,6 +18,7 @@ from facegate.api.decision import (
     GateDecision,
     decide_credential,
     decide_face,
+    decode_frame,
     device_actor,
 )
 from facegate.api.deps import Device, State
@@ -26,7 +27,6 @@ from facegate.api.ratelimit import (
     DEVICE_DECISIONS,
     DEVICE_FACES,
     SIGNIN_ATTEMPTS,
-    SUBJECT_SECRETS,
     Limit,
 )
 from facegate.api.schemas.decisions import ChallengeOut, DecisionOut, KioskEnrollmentOut
@@ -36,7 +36,6 @@ from facegate.liveness.active import MAX_FRAMES
 from facegate.recognition import enroll_images
 from facegate.store.accounts import DeviceInfo
 from facegate.store.records import GateInfo
-from facegate.vision.image import load_image
 
 router = APIRouter(prefix="/api/v1", tags=["gate device"])
 
@@ -103,25 +102,24 @@ def decide(
     gate_info = _device_gate(state, device, gate)
     if kind is DecisionKind.FACE:
         presented = _face_presentation(state, device, image, challenge, frames or [])
-        result = decide_face(
-            state.store,
-            state.pipeline,
-            state.registry,
-            liveness,
-            state.challenges,
-            device,
-            gate_info,
-            presented,
-            subject_id,
-            state.settings.max_image_pixels,
-        )
+        with state.face_turn(device.id):
+            result = decide_face(
+                state.store,
+                state.pipeline,
+                state.registry,
+                liveness,
+                state.challenges,
+                device,
+                gate_info,
+                presented,
+                subject_id,
+                state.settings.max_image_pixels,
+            )
     else:
         if not secret:
             raise InvalidRecordError(f"a {kind.value} decision needs the secret")
-        if kind is DecisionKind.PIN and subject_id:
-            _hit(state, SUBJECT_SECRETS, subject_id)
-        if kind is DecisionKind.PIN and resident_number:
-            _hit(state, SUBJECT_SECRETS, f"{device.site_code}#{resident_number.strip()}")
+        # PIN guessing is slowed per typed number and per device in the store (back-off
+        # that a stranger cannot turn into a lock-out): no per-subject limit here.
         result = decide_credential(
             state.store, device, gate_info, kind, secret, subject_id, resident_number
         )
@@ -132,6 +130,7 @@ def decide(
         reason=result.reason,
         decision_id=result.decision_id,
         alternatives=list(result.alternatives),
+        retry_after=result.retry_after,
         challenge=None
         if ticket is None
         else ChallengeOut(
@@ -183,20 +182,20 @@ def enroll_at_kiosk(
         _hit(state, DEVICE_FACES, device.id)
     blobs = [_read(upload, state.settings.max_upload_bytes) for upload in images]
     # Decoded before the code is spent: a broken upload does not cost the resident's code.
-    for blob in blobs:
-        load_image(blob, max_pixels=state.settings.max_image_pixels)
-    subject_id = state.store.accounts.redeem_signin_code(
-        device.site_code, code, device_id=device.id
-    )
-    with PIPELINE_LOCK:
-        ids = enroll_images(
-            state.store,
-            state.pipeline,
-            subject_id,
-            blobs,
-            device_actor(device),
-            state.settings.max_image_pixels,
+    frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in blobs]
+    with state.face_turn(device.id):  # taken before the code is spent
+        subject_id = state.store.accounts.redeem_signin_code(
+            device.site_code, code, device_id=device.id
         )
+        with PIPELINE_LOCK:
+            ids = enroll_images(
+                state.store,
+                state.pipeline,
+                subject_id,
+                frames,
+                device_actor(device),
+                state.settings.max_image_pixels,
+            )
     return KioskEnrollmentOut(enrolled=len(ids), subject_id=subject_id)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from facegate.api.deps import State
+from facegate.api.deps import State, bearer_token
 from facegate.api.schemas.health import Health
+from facegate.core.config import Environment
+from facegate.errors import AuthenticationError, PermissionDeniedError
 
 router = APIRouter(tags=["operations"])
 
@@ -19,6 +23,16 @@ def healthz(state: State) -> Health:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(state: State) -> Response:
-    """Decisions by kind and outcome, latency histograms, request counts."""
+def metrics(request: Request, state: State) -> Response:
+    """Decisions by kind and outcome, latency histograms, request counts. With
+    ``FACEGATE_METRICS_TOKEN`` set, only for that bearer token; without it, open in
+    development and off in production (traffic counts tell when people come and go)."""
+    expected = state.settings.metrics_token
+    if expected is None:
+        if state.settings.env is Environment.PRODUCTION:
+            raise PermissionDeniedError("metrics are off: set FACEGATE_METRICS_TOKEN to scrape")
+    else:
+        presented = bearer_token(request) or ""
+        if not hmac.compare_digest(presented.encode(), expected.get_secret_value().encode()):
+            raise AuthenticationError("metrics need the scrape token (FACEGATE_METRICS_TOKEN)")
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

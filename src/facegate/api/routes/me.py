@@ -59,11 +59,18 @@ def give_consent(
 
 
 @router.post("/consent/withdraw", response_model=WithdrawalOut)
-def withdraw_consent(resident: Resident, store: StoreDep) -> WithdrawalOut:
+def withdraw_consent(request: Request, resident: Resident, store: StoreDep) -> WithdrawalOut:
     """Role: the signed-in resident. Face recognition stops at once; face data is erased;
-    cards, PINs and codes keep working (R-05, R-08)."""
-    withdrawal = store.consents.withdraw_all(resident.principal_id, actor=actor_of(resident))
+    cards, PINs and codes keep working (R-05, R-08). Other sessions of theirs end; this
+    one stays, to set a PIN instead."""
+    withdrawal = store.consents.withdraw_all(
+        resident.principal_id, actor=actor_of(resident), keep_session=_own_session(request)
+    )
     return WithdrawalOut.of(withdrawal)
+
+
+def _own_session(request: Request) -> str:
+    return token_digest(session_token(request))
 
 
 @router.get("/export")
@@ -87,8 +94,10 @@ def issue_otp(resident: Resident, store: StoreDep) -> IssuedCodeOut:
 
 
 @router.delete("/face", response_model=WithdrawalOut)
-def delete_face(resident: Resident, store: StoreDep) -> WithdrawalOut:
+def delete_face(request: Request, resident: Resident, store: StoreDep) -> WithdrawalOut:
     """Role: the signed-in resident. Withdraws consent and erases my face data; my other
-    credentials stay."""
-    withdrawal = store.consents.withdraw_all(resident.principal_id, actor=actor_of(resident))
+    credentials stay (and this session; other sessions of mine end)."""
+    withdrawal = store.consents.withdraw_all(
+        resident.principal_id, actor=actor_of(resident), keep_session=_own_session(request)
+    )
     return WithdrawalOut.of(withdrawal)

@@ -27,7 +27,6 @@ class CredentialOut(BaseModel):
     expires_at: datetime | None
     used_at: datetime | None
     revoked_at: datetime | None
-    locked_until: datetime | None
 
     @classmethod
     def of(cls, info: CredentialInfo) -> CredentialOut:
@@ -40,7 +39,6 @@ class CredentialOut(BaseModel):
             expires_at=info.expires_at,
             used_at=info.used_at,
             revoked_at=info.revoked_at,
-            locked_until=info.locked_until,
         )
 
 

@@ -29,6 +29,11 @@ class DecisionOut(BaseModel):
     challenge: ChallengeOut | None = Field(
         default=None, description="set with reason challenge_required"
     )
+    retry_after: int | None = Field(
+        default=None,
+        description="with reason too_many_tries: seconds before this PIN pad or resident "
+        "number may try again",
+    )
 
 
 class KioskEnrollmentOut(BaseModel):

@@ -34,8 +34,10 @@ class DecisionOut(BaseModel):
 
 
 class AuditVerifyOut(BaseModel):
+    """The whole log's chain is checked; the count is this site's events only."""
+
     ok: bool
-    events_checked: int
+    events_checked: int = Field(description="this site's events in the checked log")
     first_bad_event_id: int | None
     reason: str | None
 
