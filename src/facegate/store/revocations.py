@@ -19,8 +19,8 @@ the next open finishes if the process dies) applies each entry to the restored r
 Not carried forward: what was *issued* since the backup (cards, PINs, codes, devices,
 administrators, subjects) is not in the restored database and must be issued again; a PIN
 replaced since therefore leaves its owner with no PIN. Administrators' failed sign-ins and
-the PIN pad's back-off are the backup's. The log keeps one row per revoked thing (ids, a status, a time) and is
-never pruned.
+the PIN pad's back-off are the backup's. The log keeps one row per revoked thing (ids, a
+status, a time) and is never pruned.
 """
 
 from __future__ import annotations
