@@ -56,7 +56,7 @@ frontdoor:
 	bash .ci/front-door
 
 bench: $(VENV)/.installed-test
-	$(BIN)/facegate bench verification --baseline \
+	$(BIN)/facegate bench verification --engine sface --engine dlib --baseline \
 		--pairs ../shared/data/lfw_deepfunneled_subset/pairs.txt \
 		--labelled ../shared/data/lfw_deepfunneled_subset \
 		--pairs-csv ../shared/data/deepface_unit_testset/pairs.csv \

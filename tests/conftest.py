@@ -9,6 +9,7 @@ import pytest
 from numpy.typing import NDArray
 
 from facegate import fixtures
+from facegate.core.config import Engine
 from facegate.fixtures import SHARED_DATA_ENV, astronaut, encode_png
 from facegate.models.registry import ModelRegistry
 from facegate.vision.pipeline import FacePipeline
@@ -36,7 +37,14 @@ def registry() -> ModelRegistry:
 
 @pytest.fixture(scope="session")
 def pipeline(registry: ModelRegistry) -> FacePipeline:
+    """The default engine's pipeline (SFace)."""
     return FacePipeline.default(registry)
+
+
+@pytest.fixture(scope="session")
+def dlib_pipeline(registry: ModelRegistry) -> FacePipeline:
+    """The legacy dlib engine's pipeline."""
+    return FacePipeline.default(registry, engine=Engine.DLIB)
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,17 @@ class PoorQualityError(FaceError):
         self.reasons = reasons
 
 
+class LivenessFailedError(FaceError):
+    """The face failed the liveness check an operator's check asked for; ``reasons`` holds
+    the liveness outcome code (e.g. ``passive_attack``)."""
+
+    code = "liveness_failed"
+
+    def __init__(self, message: str, reasons: list[str]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
 class ModelError(FacegateError):
     code = "model_error"
     exit_code = 5
@@ -187,6 +198,17 @@ class RateLimitedError(AccessError):
     """Too many attempts; ``retry_after`` seconds until the next one is accepted."""
 
     code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PipelineBusyError(FacegateError):
+    """Every face pipeline stayed busy for the whole bounded wait; try again in
+    ``retry_after`` seconds. Only the service waits for one (the CLI has its own)."""
+
+    code = "pipeline_busy"
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)

@@ -1,7 +1,10 @@
-"""Enrollment, 1:1 verification and 1:N identification: pipeline + store + matcher + audit.
+"""An operator's face work: enroll photos, verify or identify a photo (CLI, demo).
 
-The one place where an image becomes a decision, shared by the CLI and (later) the web
-service. Images are decoded, used and dropped: nothing here writes an image anywhere.
+Verification and identification are the gate's own decision (:mod:`facegate.gate`: quality
+gate, liveness as asked, match at an operating point, one audit event), told to an operator:
+a face that cannot be used, or a claimed subject who cannot be compared, is a typed error
+(the CLI's exit codes), and a result never holds a score or a template. Images are decoded,
+used and dropped: nothing here writes an image anywhere.
 """
 
 from __future__ import annotations
@@ -12,33 +15,41 @@ from pathlib import Path
 
 import numpy as np
 
-from facegate.errors import FacegateError, NotFoundError, PoorQualityError
-from facegate.matching import (
-    DEFAULT_OPERATING_POINT,
-    OperatingPoint,
-    Outcome,
-    identify,
-    operating_point,
-    verify,
+from facegate.errors import (
+    ConsentRequiredError,
+    FacegateError,
+    LivenessFailedError,
+    NoFaceError,
+    NotFoundError,
+    PoorQualityError,
 )
+from facegate.gate import (
+    ClaimStatus,
+    FaceDecider,
+    FaceDecision,
+    FacePresentation,
+    FaceReason,
+    FaceRequest,
+    LivenessDemand,
+)
+from facegate.gate.frames import ImageSource
+from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, Outcome
 from facegate.matching.decide import Decision
-from facegate.models.registry import ModelRegistry
 from facegate.store import Store
 from facegate.vision.image import RGBImage, load_image
 from facegate.vision.pipeline import FacePipeline, Selection
-from facegate.vision.record import Embedding, Face, QualityReason
-
-ImageSource = bytes | Path
+from facegate.vision.record import Embedding, Face
 
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """What a caller may see of a 1:1 decision: no score, no template."""
+    """What a caller may see of a 1:1 decision: no score, no template. ``liveness`` is the
+    liveness outcome code (``passive_ok``, or ``skipped`` for an offline photo check)."""
 
     subject_id: str
     decision: Decision
     operating_point: OperatingPoint
-    quality_reasons: tuple[QualityReason, ...]
+    liveness: str
     audit_event_id: int
 
 
@@ -49,7 +60,7 @@ class IdentifyResult:
     outcome: Outcome
     subject_id: str | None
     operating_point: OperatingPoint
-    quality_reasons: tuple[QualityReason, ...]
+    liveness: str
     gallery_subjects: int
     audit_event_id: int
 
@@ -103,31 +114,6 @@ def enroll_images(
     return store.enroll(subject_id, embeddings, pipeline.embedding_model, qualities, actor=actor)
 
 
-@dataclass(frozen=True, slots=True)
-class _Probe:
-    """A probe face ready for matching, and the threshold of the chosen operating point."""
-
-    embedding: Embedding
-    threshold: float
-    detail: dict[str, str]
-    reasons: tuple[QualityReason, ...]
-
-
-def _probe(
-    pipeline: FacePipeline,
-    registry: ModelRegistry,
-    source: ImageSource,
-    max_pixels: int,
-    point: OperatingPoint,
-) -> _Probe:
-    point = OperatingPoint(point)
-    threshold = operating_point(registry.entry(pipeline.embedding_model), point).threshold
-    face = pipeline.subject(load_image(source, max_pixels=max_pixels), Selection.LARGEST)
-    reasons = face.quality.reasons if face.quality else ()
-    detail = {"operating_point": point.value, "quality_reasons": ",".join(r.value for r in reasons)}
-    return _Probe(_embedding(face), threshold, detail, reasons)
-
-
 def _embedding(face: Face) -> Embedding:
     if face.embedding is None:
         raise ValueError("the pipeline has no embedding stage")
@@ -135,70 +121,79 @@ def _embedding(face: Face) -> Embedding:
 
 
 def verify_image(
-    store: Store,
-    pipeline: FacePipeline,
-    registry: ModelRegistry,
+    decider: FaceDecider,
     subject_id: str,
     source: ImageSource,
     actor: str,
-    max_pixels: int,
     point: OperatingPoint = DEFAULT_OPERATING_POINT,
+    liveness: LivenessDemand = LivenessDemand.PASSIVE,
 ) -> VerifyResult:
-    """1:1: is the largest face in the image ``subject_id``? The decision is audited.
+    """1:1: is the largest face in the image ``subject_id``? Decided and audited as at a
+    gate; ``liveness`` is PASSIVE unless the operator checks a photo file (SKIPPED).
 
     Raises:
         NotFoundError: unknown or deleted subject, or one with no enrolled template (a
             "no match" would wrongly suggest the face was compared).
+        ConsentRequiredError: the subject has no usable consent.
+        NoFaceError, PoorQualityError, LivenessFailedError: the face cannot be used.
+        ImageError: the image does not decode.
     """
-    subject = store.get_subject(subject_id)
-    probe = _probe(pipeline, registry, source, max_pixels, point)
-    templates = store.load_subject_templates(
-        subject_id, pipeline.embedding_model, actor=actor, purpose="verify"
-    )
-    if len(templates) == 0:
+    subject = decider.store.get_subject(subject_id)
+    request = FaceRequest(subject.site_code, actor, subject_id, liveness, OperatingPoint(point))
+    decision = decider.decide(FacePresentation(image=source), request)
+    _raise_for_face(decision)
+    if decision.claim is ClaimStatus.UNKNOWN:
+        raise NotFoundError(f"no subject with id {subject_id}")
+    if decision.claim is ClaimStatus.NO_CONSENT:
+        raise ConsentRequiredError(f"subject {subject_id} has no usable consent")
+    if decision.claim is ClaimStatus.NO_TEMPLATE:
         raise NotFoundError(f"subject {subject_id} has no enrolled face template")
-    result = verify(probe.embedding, templates, probe.threshold)
-    event = store.record_decision(
-        site_code=subject.site_code,
-        subject_id=subject_id,
-        actor=actor,
-        action="decision.verify",
-        outcome=result.decision.value,
-        detail=probe.detail,
+    return VerifyResult(
+        subject_id,
+        Decision.MATCH if decision.opened else Decision.NO_MATCH,
+        request.operating_point,
+        decision.liveness or "",
+        decision.audit_event_id,
     )
-    return VerifyResult(subject_id, result.decision, OperatingPoint(point), probe.reasons, event)
 
 
 def identify_image(
-    store: Store,
-    pipeline: FacePipeline,
-    registry: ModelRegistry,
+    decider: FaceDecider,
     site_code: str,
     source: ImageSource,
     actor: str,
-    max_pixels: int,
     point: OperatingPoint = DEFAULT_OPERATING_POINT,
+    liveness: LivenessDemand = LivenessDemand.PASSIVE,
 ) -> IdentifyResult:
-    """1:N: who among the site's consenting subjects is this, or UNKNOWN. Audited."""
-    store.get_site(site_code)
-    probe = _probe(pipeline, registry, source, max_pixels, point)
-    gallery = store.load_gallery(
-        site_code, pipeline.embedding_model, actor=actor, purpose="identify"
-    )
-    result = identify(probe.embedding, gallery, probe.threshold)
-    event = store.record_decision(
-        site_code=site_code,
-        subject_id=result.subject_id,
-        actor=actor,
-        action="decision.identify",
-        outcome=result.outcome.value,
-        detail=probe.detail,
-    )
+    """1:N: who among the site's consenting subjects is this, or UNKNOWN. Decided and
+    audited as at a gate (see :func:`verify_image` for ``liveness`` and the face errors).
+
+    Raises:
+        NotFoundError: ``site_code`` is not a site.
+    """
+    request = FaceRequest(site_code, actor, None, liveness, OperatingPoint(point))
+    decision = decider.decide(FacePresentation(image=source), request)
+    _raise_for_face(decision)
     return IdentifyResult(
-        result.outcome,
-        result.subject_id,
-        OperatingPoint(point),
-        probe.reasons,
-        result.gallery_subjects,
-        event,
+        Outcome.IDENTIFIED if decision.opened else Outcome.UNKNOWN,
+        decision.subject_id,
+        request.operating_point,
+        decision.liveness or "",
+        decision.gallery_subjects or 0,
+        decision.audit_event_id,
     )
+
+
+def _raise_for_face(decision: FaceDecision) -> None:
+    """The typed error of a face the decision could not use (the CLI's exit 4)."""
+    if decision.reason is FaceReason.NO_FACE:
+        raise NoFaceError("no face found in the image")
+    if decision.reason is FaceReason.POOR_QUALITY:
+        reasons = [r.value for r in decision.quality_reasons]
+        raise PoorQualityError(f"face fails the quality gate ({', '.join(reasons)})", reasons)
+    if decision.reason is FaceReason.LIVENESS_FAILED:
+        code = decision.liveness or "liveness_failed"
+        raise LivenessFailedError(f"face fails the presentation-attack check ({code})", [code])
+    if decision.reason not in (FaceReason.OK, FaceReason.NOT_RECOGNIZED):
+        # A challenge or a gate's refusal needs a gate device: not an operator's request.
+        raise ValueError(f"unexpected reason {decision.reason.value} for an operator's check")

@@ -20,10 +20,11 @@ def device_headers(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def use_pipeline(client: TestClient, pipeline: FacePipeline) -> AppState:
-    """Hand the session's pipeline to the app (building the models again takes seconds)."""
+def use_pipeline(client: TestClient, *pipelines: FacePipeline) -> AppState:
+    """Seed the app's pipeline pool with the session's pipeline (building the models again
+    takes seconds), or with several distinct ones."""
     state: AppState = client.app.state.facegate  # type: ignore[attr-defined]
-    state._pipeline = pipeline
+    state.pipelines.seed(*pipelines)
     return state
 
 

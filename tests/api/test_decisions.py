@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import pytest
 from fastapi.testclient import TestClient
 
-from facegate.api.liveness import ChallengeAnswer, LivenessCheck, LivenessResult
 from facegate.api.routes.device import liveness_check
 from facegate.fixtures import encode_png, no_face
+from facegate.gate.liveness import ChallengeAnswer, LivenessCheck, LivenessResult
 from facegate.liveness.challenge import Challenge
 from facegate.store import Store, SubjectKind
 from facegate.store.audit import AuditAction

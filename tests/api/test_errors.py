@@ -18,6 +18,7 @@ from facegate.api.errors import status_of
         (errors.AuthenticationError("x"), HTTPStatus.UNAUTHORIZED),
         (errors.PermissionDeniedError("x"), HTTPStatus.FORBIDDEN),
         (errors.RateLimitedError("x", 3), HTTPStatus.TOO_MANY_REQUESTS),
+        (errors.PipelineBusyError("x", 1), HTTPStatus.SERVICE_UNAVAILABLE),
         (errors.NotFoundError("x"), HTTPStatus.NOT_FOUND),
         (errors.RenewalRequiredError("x"), HTTPStatus.CONFLICT),
         (errors.PolicyError("x"), HTTPStatus.CONFLICT),

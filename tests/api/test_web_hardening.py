@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facegate.api.app import create_app
-from facegate.api.decision import MAX_FRAME_SIDE
 from facegate.api.state import AppState
 from facegate.core.config import Environment, Settings
 from facegate.fixtures import encode_png
+from facegate.gate.frames import MAX_FRAME_SIDE
 from facegate.store import Store, SubjectKind
 from facegate.store.records import SubjectStatus
 from facegate.store.schema import utcnow
@@ -138,10 +138,9 @@ class _RecordingPipeline:
 def test_a_huge_frame_is_matched_on_a_bounded_copy(
     client: TestClient, setup: Setup, pipeline: FacePipeline, face_rgb: RGBImage
 ) -> None:
-    """A small PNG that decodes to 6000×6000 once held the one pipeline lock for seconds."""
-    state = use_pipeline(client, pipeline)
+    """A small PNG that decodes to 6000×6000 once held the one pipeline for seconds."""
     recorder = _RecordingPipeline(pipeline)
-    state._pipeline = recorder  # type: ignore[assignment]
+    use_pipeline(client, recorder)  # type: ignore[arg-type]
     huge = np.zeros((6000, 6000, 3), dtype=np.uint8)
     huge[2000 : 2000 + face_rgb.shape[0], 2000 : 2000 + face_rgb.shape[1]] = face_rgb
     png = encode_png(huge)

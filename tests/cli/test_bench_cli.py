@@ -127,8 +127,17 @@ def test_calibrate_on_lfw_people(
     assert strict["threshold"] >= lenient["threshold"]
     assert strict["fmr_measured"] <= 1e-4
     assert strict["n_impostor"] >= 10_000
+    # ~20k impostor pairs: the tail is fitted to its top 100, not the top 0.1% (20).
+    tail = body["impostor_tail"]
+    assert tail["n_exceedances"] == 100
+    assert tail["n_impostor"] == strict["n_impostor"]
+    community = body["identification"]
+    assert [c["gallery_size"] for c in community] == [100, 1_000, 10_000]
+    assert community[0]["threshold"] < community[1]["threshold"] < community[2]["threshold"]
     written = json.loads((tmp_path / "data" / "calibration.json").read_text())
-    assert written["models"]["dlib_resnet_v1"]["fmr_1e-4"]["threshold"] == strict["threshold"]
+    [model] = written["models"]  # the default engine's
+    assert model == "opencv_sface_2021dec"
+    assert written["models"][model]["fmr_1e-4"]["threshold"] == strict["threshold"]
 
 
 def test_quality_survey(pairs_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:

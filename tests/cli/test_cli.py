@@ -14,9 +14,11 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 
 from facegate.cli.main import main
+from facegate.core.config import load_settings
 from facegate.errors import ConsentRequiredError, FaceError, ImageError, NotFoundError
 from facegate.fixtures import encode_png, no_face
 from facegate.store import Store
+from facegate.vision.pipeline import FacePipeline
 
 
 @pytest.fixture
@@ -156,19 +158,33 @@ def test_enrollment_refuses_bad_images(
     assert listing["subjects"][0]["template_count"] == 0  # all or nothing
 
 
-def test_verify_reports_quality_and_no_match(
-    capsys: pytest.CaptureFixture[str], data_dir: Path, images: dict[str, Path]
+def test_verify_enforces_the_quality_gate_and_a_no_match_exits_10(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    images: dict[str, Path],
+    pipeline: FacePipeline,
 ) -> None:
     _ready_site(capsys)
     subject_id = _subject_with_consent(capsys)
     run(capsys, "enroll", subject_id, str(images["face"]))
-    # Blur (sigma 3 px) drops the similarity below the FMR 1e-4 threshold: a real no-match.
+    # As at a gate: a face that fails the quality gate is not matched at all.
     code, body = run(capsys, "verify", subject_id, str(images["blurred"]))
-    assert code == 10
-    assert body["verification"]["decision"] == "no_match"
-    assert body["verification"]["quality_reasons"] == ["blurred"]
+    assert (code, body["error"]["code"]) == (FaceError.exit_code, "poor_quality")
+    assert body["error"]["reasons"] == ["blurred"]
+    code, body = run(capsys, "verify", "--skip-liveness", subject_id, str(images["blurred"]))
+    assert (code, body["error"]["code"]) == (FaceError.exit_code, "poor_quality")
     code, body = run(capsys, "verify", subject_id, str(images["no_face"]))
     assert (code, body["error"]["code"]) == (FaceError.exit_code, "no_face")
+    # Someone else's template (a random unit vector): a sharp face that does not match.
+    stranger = _subject_with_consent(capsys)
+    vector = np.random.default_rng(7).standard_normal(128).astype(np.float32)
+    with Store.open(load_settings()) as store:
+        store.enroll(stranger, [vector / np.linalg.norm(vector)], pipeline.embedding_model,
+                     [0.9], actor="test")  # fmt: skip
+    code, body = run(capsys, "verify", stranger, str(images["face"]))
+    assert code == 10
+    assert body["verification"]["decision"] == "no_match"
+    assert body["verification"]["liveness"] == "passive_ok"
 
 
 def test_unknown_ids_and_bad_usage(

@@ -83,6 +83,23 @@ def test_eval_hog_on_a_voc_folder(
     assert "| hog | 2 | 1 |" in (out / "report.md").read_text()
 
 
+def test_eval_yunet_on_a_voc_folder(
+    voc_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert run_eval(voc_set, out, "--detector", "yunet") == 0
+    capsys.readouterr()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["detector"], metrics["n_images"], metrics["n_faces"]) == ("yunet", 2, 1)
+    # Her face (score 0.93) ranks above the cup (0.39, kept: evaluation reports down to 0.1).
+    assert metrics["ap50"] == 1.0
+    assert metrics["n_detections"] == 2
+    assert "--detector yunet" in metrics["command"]
+    assert "| yunet | 2 | 1 |" in (out / "report.md").read_text()
+    assert run_eval(voc_set, out, "--detector", "yunet", "--model", "w.pt") == USAGE_EXIT
+    assert "--detector rcnn only" in capsys.readouterr().err
+
+
 def test_text_summary(voc_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["detector", "eval", str(voc_set / "annotations"), "--images", str(voc_set / "images")]
     assert main([*args, "--out", str(tmp_path / "out")]) == 0
@@ -137,6 +154,22 @@ def test_eval_hog_on_dlib_pascal_faces(
     # Measured: HOG upsampled once finds all 34 faces above its false windows.
     assert metrics["ap50"] == 1.0
     assert metrics["ap_coco"] == pytest.approx(0.708, abs=0.005)
+
+
+@pytest.mark.shared_data
+def test_eval_yunet_on_the_mask_set(
+    shared_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mask = shared_data_dir / "face_mask_detection_subset"
+    out = tmp_path / "out"
+    assert run_eval(mask, out, "--detector", "yunet") == 0
+    capsys.readouterr()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["n_images"], metrics["n_faces"]) == (105, 120)
+    # Measured: YuNet reaches every masked face; HOG's AP@0.5 on this set is 0.80.
+    assert metrics["pr_curve"]["recall"][-1] == 1.0
+    assert metrics["ap50"] == pytest.approx(0.996, abs=0.002)
+    assert metrics["ap_coco"] == pytest.approx(0.666, abs=0.005)
 
 
 @pytest.mark.slow

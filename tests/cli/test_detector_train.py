@@ -48,6 +48,10 @@ def test_train_writes_weights_report_and_resumes(
     assert report["images"] == {str(voc / "annotations"): 3, "pseudo-labelled": 1}
     assert report["faces"] == 4
     assert report["pseudo_labels"]["kept"] == 1
+    assert (report["pseudo_labels"]["teacher"], report["pseudo_labels"]["min_score"]) == (
+        "yunet",
+        0.8,
+    )
     assert report["settings"]["seed"] == 0
     for name in ("weights.pt", "checkpoint.pt", "loss.png"):
         assert (out / name).stat().st_size > 0

@@ -42,8 +42,9 @@ PORTRAIT = (slice(10, 290), slice(83, 363))
 
 
 @pytest.fixture(scope="module")
-def threshold(registry: ModelRegistry) -> float:
-    return registry.entry("dlib_resnet_v1").operating_points["fmr_1e-3"].threshold
+def threshold(registry: ModelRegistry, pipeline: FacePipeline) -> float:
+    """The identity check's threshold for the default engine's embeddings."""
+    return registry.entry(pipeline.embedding_model).operating_points["fmr_1e-3"].threshold
 
 
 @pytest.fixture(scope="module")

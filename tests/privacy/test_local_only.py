@@ -17,12 +17,12 @@ import pytest
 
 from facegate.core.config import Settings
 from facegate.fixtures import encode_png
+from facegate.gate.runtime import build_runtime
 from facegate.matching import Outcome
 from facegate.matching.decide import Decision
 from facegate.models.registry import ModelRegistry
 from facegate.recognition import enroll_images, identify_image, verify_image
 from facegate.store import Store
-from facegate.vision.pipeline import FacePipeline
 from tests.store.helpers import OPERATOR, consented_subject, ready_site
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "facegate"
@@ -107,16 +107,16 @@ def test_the_whole_flow_runs_without_the_network(
     face_rgb: Any,
 ) -> None:
     face = encode_png(face_rgb)
-    # Built inside the block: loading the models must not fetch anything either.
-    pipeline = FacePipeline.default(registry)
     with Store.open(settings) as store:
         site = ready_site(store)
         subject = consented_subject(store)
-        ids = enroll_images(store, pipeline, subject.id, [face], OPERATOR, MAX_PIXELS)
-        verified = verify_image(store, pipeline, registry, subject.id, face, "gate:1", MAX_PIXELS)
-        identified = identify_image(
-            store, pipeline, registry, site.code, face, "gate:1", MAX_PIXELS
-        )
+        # Models load on first use, here: loading them must not fetch anything either.
+        runtime = build_runtime(settings, store, base=registry)
+        decider = runtime.decider(store, MAX_PIXELS)
+        with runtime.pipelines.borrow() as pipeline:
+            ids = enroll_images(store, pipeline, subject.id, [face], OPERATOR, MAX_PIXELS)
+        verified = verify_image(decider, subject.id, face, "gate:1")
+        identified = identify_image(decider, site.code, face, "gate:1")
         export = store.exports.subject_export(subject.id, "resident-request")
         receipt = store.delete_subject(subject.id, "request", OPERATOR)
         assert store.verify_audit().ok

@@ -267,6 +267,7 @@ def test_the_face_record_has_no_attribute_for_an_inference() -> None:
         "box",
         "detection_score",
         "landmarks",
+        "keypoints",
         "chip",
         "quality",
         "embedding",

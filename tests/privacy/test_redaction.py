@@ -190,6 +190,14 @@ class _Fixed:
 
 
 @pytest.fixture(scope="module")
+def pipeline(dlib_pipeline: FacePipeline) -> FacePipeline:
+    """The frame's geometry (the subject's HOG box, the bystanders placed around it) and the
+    "beyond recognition" figures were measured with the dlib engine; the bystander detector
+    is dlib's in both engines. Not yet re-measured with SFace embeddings."""
+    return dlib_pipeline
+
+
+@pytest.fixture(scope="module")
 def detector(registry: ModelRegistry) -> Detector:
     return bystander_detector(registry)
 

@@ -22,6 +22,7 @@ from facegate.models.registry import ModelRegistry
 from facegate.store import SiteInfo, Store
 from facegate.store.incidents import DETECTOR_ACTOR
 from facegate.store.records import IncidentKind
+from facegate.vision.sface import SFACE
 
 from .helpers import MODEL, OPERATOR, enrolled_subject
 
@@ -152,10 +153,10 @@ def test_a_model_file_that_fails_its_hash_is_recorded(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    entry = registry.entry(MODEL)
+    entry = registry.entry(SFACE)
     altered = ModelRegistry(
         {name: registry.entry(name) for name in registry.names}
-        | {MODEL: replace(entry, sha256="0" * 64)}
+        | {SFACE: replace(entry, sha256="0" * 64)}
     )
     # The CLI builds its pipeline from the shipped registry; here it expects another hash
     # than the installed file has, as if the file had been swapped.
@@ -169,7 +170,7 @@ def test_a_model_file_that_fails_its_hash_is_recorded(
     assert (code, body["error"]["code"]) == (ModelIntegrityError.exit_code, "model_integrity")
     [incident] = store.incidents.list()
     assert incident.kind is IncidentKind.MODEL_INTEGRITY
-    assert MODEL in incident.detail
+    assert SFACE in incident.detail  # the default engine's embedding model
 
 
 @pytest.mark.rule("R-28")

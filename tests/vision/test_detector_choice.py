@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from facegate.api.state import AppState
 from facegate.cli.main import main
-from facegate.core.config import DetectorChoice, Environment, Settings, load_settings
+from facegate.core.config import DetectorChoice, Engine, Environment, Settings, load_settings
 from facegate.errors import ConfigError, MissingDependencyError, ModelIntegrityError
 from facegate.models.registry import ModelRegistry
 from facegate.models.site import apply_site_models, install_site_model
@@ -27,6 +27,7 @@ from facegate.vision.detect import CascadeDetector, HogDetector, MmodDetector
 from facegate.vision.pipeline import FacePipeline, check_detector
 from facegate.vision.rcnn.config import SITE_DETECTOR_MODEL
 from facegate.vision.record import Face
+from facegate.vision.yunet import YunetDetector
 
 KEY = SiteKey(bytes(range(32)))
 
@@ -58,12 +59,25 @@ def _install(data_dir: Path, weights: Path, key: SiteKey = KEY) -> None:
     )
 
 
-def test_hog_is_the_default_and_unchanged(pipeline: FacePipeline) -> None:
+def test_yunet_is_the_default_engines_detector_and_rcnn_needs_the_dlib_engine(
+    pipeline: FacePipeline, registry: ModelRegistry
+) -> None:
+    assert Settings().engine is Engine.SFACE
+    assert isinstance(pipeline.detector, YunetDetector)
+    with pytest.raises(ConfigError, match="--engine dlib"):
+        FacePipeline.default(registry, detector=DetectorChoice.RCNN)
+    with pytest.raises(ConfigError, match="--engine dlib"):
+        check_detector(registry, DetectorChoice.RCNN, Engine.SFACE)
+
+
+def test_hog_is_the_dlib_default_and_unchanged(dlib_pipeline: FacePipeline) -> None:
     assert Settings().detector is DetectorChoice.HOG
-    detector = pipeline.detector
+    detector = dlib_pipeline.detector
     assert isinstance(detector, CascadeDetector)
     assert [type(d) for d in detector.detectors] == [HogDetector, MmodDetector]
-    chosen = FacePipeline.default(ModelRegistry.default(), detector=DetectorChoice.HOG)
+    chosen = FacePipeline.default(
+        ModelRegistry.default(), detector=DetectorChoice.HOG, engine=Engine.DLIB
+    )
     assert isinstance(chosen.detector, CascadeDetector)
     assert [type(d) for d in chosen.detector.detectors] == [HogDetector, MmodDetector]
 
@@ -84,7 +98,7 @@ def test_unknown_detector_is_refused(registry: ModelRegistry) -> None:
 def test_rcnn_without_a_site_model_says_how_to_install_one(registry: ModelRegistry) -> None:
     pytest.importorskip("torch")
     with pytest.raises(ConfigError, match=r"run `facegate detector install WEIGHTS`"):
-        FacePipeline.default(registry, detector=DetectorChoice.RCNN)
+        FacePipeline.default(registry, detector=DetectorChoice.RCNN, engine=Engine.DLIB)
     check_detector(registry, DetectorChoice.HOG)  # HOG needs nothing of the site
 
 
@@ -95,7 +109,7 @@ def test_pipeline_with_rcnn_runs_the_site_detector(
 
     _install(tmp_path, untrained_weights)
     registry = apply_site_models(ModelRegistry.default(), tmp_path, KEY)
-    pipeline = FacePipeline.default(registry, detector=DetectorChoice.RCNN)
+    pipeline = FacePipeline.default(registry, detector=DetectorChoice.RCNN, engine=Engine.DLIB)
     assert isinstance(pipeline.detector, RcnnDetector)
     assert pipeline.detector.name == "rcnn"
     faces, seconds = pipeline.detect(face_rgb)
@@ -114,7 +128,7 @@ def test_r28_swapped_site_detector_is_refused(tmp_path: Path, untrained_weights:
     data[-100] ^= 0x01
     installed.write_bytes(bytes(data))
     with pytest.raises(ModelIntegrityError, match=SITE_DETECTOR_MODEL):
-        FacePipeline.default(registry, detector=DetectorChoice.RCNN)
+        FacePipeline.default(registry, detector=DetectorChoice.RCNN, engine=Engine.DLIB)
 
 
 @pytest.fixture
@@ -129,17 +143,19 @@ def test_service_state_uses_the_setting_and_the_site_models(
 ) -> None:
     from facegate.vision.rcnn.detector import RcnnDetector
 
-    hog = Settings(data_dir=store.settings.data_dir, env=Environment.DEVELOPMENT)
+    hog = Settings(
+        data_dir=store.settings.data_dir, env=Environment.DEVELOPMENT, engine=Engine.DLIB
+    )
     rcnn = hog.model_copy(update={"detector": DetectorChoice.RCNN})
     with pytest.raises(ConfigError, match="facegate detector install"):
         AppState(rcnn, store, ModelRegistry.default())  # refused at start-up, not per request
     _install(hog.data_dir, untrained_weights, store.site_key)
-    assert isinstance(
-        AppState(hog, store, ModelRegistry.default()).pipeline.detector, CascadeDetector
-    )
+    with AppState(hog, store, ModelRegistry.default()).pipelines.borrow() as pipeline:
+        assert isinstance(pipeline.detector, CascadeDetector)
     state = AppState(rcnn, store, ModelRegistry.default())
     assert SITE_DETECTOR_MODEL in state.registry.names
-    assert isinstance(state.pipeline.detector, RcnnDetector)
+    with state.pipelines.borrow() as pipeline:
+        assert isinstance(pipeline.detector, RcnnDetector)
 
 
 def test_serve_with_rcnn_and_no_model_fails_before_serving(
@@ -147,7 +163,9 @@ def test_serve_with_rcnn_and_no_model_fails_before_serving(
 ) -> None:
     pytest.importorskip("torch")
     monkeypatch.setenv("FACEGATE_ENV", "development")
-    code = main(["--data-dir", str(tmp_path / "data"), "serve", "--detector", "rcnn"])
+    code = main(
+        ["--data-dir", str(tmp_path / "data"), "--engine", "dlib", "serve", "--detector", "rcnn"]
+    )
     assert code == ConfigError.exit_code
     assert "run `facegate detector install WEIGHTS`" in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "data" / "facegate.sqlite").exists()  # stopped before the store
@@ -159,4 +177,4 @@ def test_rcnn_without_torch_says_which_extra(
     # As if torch were not installed: a None entry makes the import system report it absent.
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(MissingDependencyError, match=r"needs torch: install facegate\[rcnn\]"):
-        FacePipeline.default(registry, detector=DetectorChoice.RCNN)
+        FacePipeline.default(registry, detector=DetectorChoice.RCNN, engine=Engine.DLIB)

@@ -20,6 +20,7 @@ _STATUS: tuple[tuple[type[errors.FacegateError], HTTPStatus], ...] = (
     (errors.AuthenticationError, HTTPStatus.UNAUTHORIZED),
     (errors.PermissionDeniedError, HTTPStatus.FORBIDDEN),
     (errors.RateLimitedError, HTTPStatus.TOO_MANY_REQUESTS),
+    (errors.PipelineBusyError, HTTPStatus.SERVICE_UNAVAILABLE),
     (errors.NotFoundError, HTTPStatus.NOT_FOUND),
     (errors.AlreadyExistsError, HTTPStatus.CONFLICT),
     (errors.ConsentRequiredError, HTTPStatus.CONFLICT),
@@ -73,7 +74,7 @@ def install(app: FastAPI) -> None:
             extra["reasons"] = list(exc.reasons)
         status = status_of(exc)
         headers = None
-        if isinstance(exc, errors.RateLimitedError):
+        if isinstance(exc, errors.RateLimitedError | errors.PipelineBusyError):
             headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(
             error_body(exc.code, str(exc), **extra), status_code=status, headers=headers

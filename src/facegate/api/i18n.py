@@ -179,6 +179,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "consent_give": ("同意人脸识别", "Give consent"),
     "consent_withdraw": ("撤回同意", "Withdraw consent"),
     "consent_given": ("已同意", "Consent given"),
+    "face_reenroll": (
+        "门禁已换用新的人脸识别模型：请用自助登录码在门口终端重新登记人脸。在此之前门禁仍能识别您。",
+        "The gates now use a new face recognition model: please enroll your face again at "
+        "the gate kiosk with a self-service code. Until then the gate still knows you.",
+    ),
     "consent_none": ("未同意", "No consent"),
     "consent_tick_first": ("请先勾选同意框", "Tick the box first"),
     "export": ("导出我的数据", "Export my data"),
@@ -218,6 +223,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "clear": ("清除", "Clear"),
     "back_to_face": ("返回刷脸", "Back to face entry"),
     "outcome_open": ("门已打开，请通行", "Door open: come in"),
+    "prompt_reenroll": (
+        "请用自助登录码在本终端重新登记人脸（已换用新模型）",
+        "Please enroll your face again here with a self-service code (new model)",
+    ),
     "outcome_deny": ("未能开门", "Not opened"),
     "outcome_try_another": ("请换一种方式", "Please try another way"),
     # Reasons (decision codes from the API; unknown codes are shown as they are)

@@ -1,4 +1,5 @@
-"""What one running app holds: the store, the face pipeline, liveness, metrics and rate limits."""
+"""What one running app holds: the store, the face runtime (registry, a pool of pipelines,
+liveness), challenges, metrics and rate limits."""
 
 from __future__ import annotations
 
@@ -7,54 +8,58 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from facegate.api.liveness import GateLiveness
 from facegate.api.metrics import Metrics
 from facegate.api.ratelimit import RateLimiter
-from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
 from facegate.core.config import Settings
 from facegate.errors import RateLimitedError
+from facegate.gate.decider import FaceDecider
+from facegate.gate.liveness import GateLiveness, LivenessCheck
+from facegate.gate.pool import PipelinePool
+from facegate.gate.runtime import Runtime, build_runtime
 from facegate.liveness.challenge import ChallengeIssuer
 from facegate.models.registry import ModelRegistry
-from facegate.models.site import apply_site_models
 from facegate.store import Store
-from facegate.vision.pipeline import FacePipeline, check_detector
 
 
 @dataclass
 class AppState:
     settings: Settings
     store: Store
+    #: The packaged registry; the site's signed calibration and models go on top at start-up.
     registry: ModelRegistry
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     #: Outstanding challenges live in this process only, like the rate limits.
     challenges: ChallengeIssuer = field(default_factory=ChallengeIssuer)
-    _liveness: GateLiveness | None = None
-    _pipeline: FacePipeline | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    runtime: Runtime = field(init=False)
     #: Devices with a face decision under way: one at a time each, so that one device
     #: cannot queue frame after frame in front of every other gate.
     _busy_devices: set[str] = field(default_factory=set)
     _busy_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        # The site's own thresholds and models, both signed with its key: an edited file
-        # stops the service here rather than changing decisions.
-        data_dir, site_key = self.settings.data_dir, self.store.site_key
-        registry = apply_calibration(self.registry, data_dir / CALIBRATION_FILE, site_key)
-        self.registry = apply_site_models(registry, data_dir, site_key)
-        # The pipeline loads on first use; a detector that cannot load fails at start-up.
-        check_detector(self.registry, self.settings.detector)
+        # An edited calibration or model list, or a detector that cannot load, stops the
+        # service here rather than changing decisions; the models themselves load on use.
+        self.runtime = build_runtime(self.settings, self.store, base=self.registry)
+        self.registry = self.runtime.registry
 
     @property
-    def pipeline(self) -> FacePipeline:
-        """Built on first use: loading the models takes a second, card checks need none."""
-        with self._lock:
-            if self._pipeline is None:
-                self._pipeline = FacePipeline.default(
-                    self.registry, detector=self.settings.detector
-                )
-            return self._pipeline
+    def pipelines(self) -> PipelinePool:
+        """The face pipelines: each face borrows one (tests seed it with their own)."""
+        return self.runtime.pipelines
+
+    @property
+    def liveness(self) -> GateLiveness:
+        return self.runtime.liveness
+
+    def decider(self, liveness: LivenessCheck | None = None) -> FaceDecider:
+        """The face decider for one request (``liveness``: the route's checks)."""
+        return self.runtime.decider(
+            self.store,
+            self.settings.max_image_pixels,
+            liveness=liveness,
+            challenges=self.challenges,
+        )
 
     @contextmanager
     def face_turn(self, device_id: str) -> Iterator[None]:
@@ -72,10 +77,3 @@ class AppState:
         finally:
             with self._busy_lock:
                 self._busy_devices.discard(device_id)
-
-    @property
-    def liveness(self) -> GateLiveness:
-        with self._lock:
-            if self._liveness is None:
-                self._liveness = GateLiveness(self.registry)
-            return self._liveness

@@ -1,16 +1,17 @@
 """``facegate bench detector``: train the R-CNN on the development sets, then compare it with
-HOG on held-out masked faces, in one run.
+YuNet and HOG on held-out masked faces, in one run.
 
 The mask set is split by a hash of each file name: a third is held out for evaluation and
 never trained on. The R-CNN trains on the rest (repeated, so masked faces are about half of
-what it sees), on dlib's PASCAL faces and on pseudo-labelled faces from unlabelled folders.
-Both detectors are scored by the same code on the same held-out images.
+what it sees), on dlib's PASCAL faces and on faces pseudo-labelled by a teacher (YuNet by
+default) in unlabelled folders. All three detectors are scored by the same code on the same
+held-out images.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,12 @@ from rich.progress import Progress
 
 from facegate.bench.detection import (
     DetectionReport,
+    EvaluatedDetector,
     compare,
     evaluate_detector,
     hog_for_evaluation,
     plot_pr,
+    yunet_for_evaluation,
 )
 from facegate.bench.loss_plot import plot_loss
 from facegate.bench.report import atomic_write, write_json
@@ -30,8 +33,14 @@ from facegate.errors import DatasetError
 from facegate.models.registry import sha256_of
 from facegate.vision.rcnn.annotations import AnnotatedImage, AnnotationFormat, read_annotations
 from facegate.vision.rcnn.config import RcnnConfig
-from facegate.vision.rcnn.pseudo import PSEUDO_MIN_SCORE, PseudoLabels
+from facegate.vision.rcnn.pseudo import (
+    DEFAULT_TEACHER,
+    TEACHER_THRESHOLDS,
+    PseudoLabels,
+    Teacher,
+)
 from facegate.vision.rcnn.sources import Source, gather
+from facegate.vision.stages import Detector
 
 #: One file in this many (by name hash) is held out of training for evaluation.
 HOLDOUT_EVERY = 3
@@ -86,6 +95,27 @@ def read_mask_set(folder: Path) -> list[AnnotatedImage]:
     return read_annotations("voc", folder / "annotations", images_dir=folder / "images")
 
 
+def held_out_reports(
+    held_out: Sequence[AnnotatedImage],
+    weights: Path,
+    *,
+    on_image: Callable[[], None] | None = None,
+) -> list[DetectionReport]:
+    """YuNet, HOG and the R-CNN exported to ``weights``, scored on ``held_out``, in that
+    order; YuNet and HOG down to their evaluation thresholds, so each has its whole curve."""
+    from facegate.vision.rcnn.detector import RcnnDetector
+
+    detectors: list[tuple[EvaluatedDetector, Detector]] = [
+        (EvaluatedDetector.YUNET, yunet_for_evaluation()),
+        (EvaluatedDetector.HOG, hog_for_evaluation()),
+        (EvaluatedDetector.RCNN, RcnnDetector.from_file(weights)),
+    ]
+    return [
+        evaluate_detector(detector, held_out, name=choice.value, on_image=on_image)
+        for choice, detector in detectors
+    ]
+
+
 def run_detector_bench(
     mask_dir: Path,
     extra_csv: Sequence[Path],
@@ -98,11 +128,12 @@ def run_detector_bench(
     seed: int,
     max_minutes: float | None,
     unlabelled_limit: int = DEFAULT_UNLABELLED_LIMIT,
+    teacher: Teacher = DEFAULT_TEACHER,
     resume: bool = False,
 ) -> DetectorBench:
-    """Train, export, evaluate both detectors; write JSON, Markdown, PR and loss plots."""
+    """Train (pseudo-labels by ``teacher``), export, evaluate the three detectors; write
+    JSON, Markdown, PR and loss plots."""
     from facegate.vision.rcnn.data import preload
-    from facegate.vision.rcnn.detector import RcnnDetector
     from facegate.vision.rcnn.train import TrainSettings, train
     from facegate.vision.rcnn.weights import export_weights
 
@@ -114,11 +145,12 @@ def run_detector_bench(
         [Source(AnnotationFormat.CSV, path, None) for path in extra_csv],
         unlabelled,
         unlabelled_limit=unlabelled_limit,
+        teacher=teacher,
         on_image=lambda: progress.advance(labelling),
     )
     counts = {f"{mask_dir.name} (x{MASK_REPEAT})": len(training) // MASK_REPEAT, **extra.counts}
     training += extra.images
-    pseudo = extra.pseudo or PseudoLabels()
+    pseudo = extra.pseudo or PseudoLabels(teacher=teacher, cuts=TEACHER_THRESHOLDS[teacher])
     loading = progress.add_task("images", total=len(training))
     samples = preload(training, lambda: progress.advance(loading))
 
@@ -135,15 +167,8 @@ def run_detector_bench(
     )
     weights = export_weights(result.model, result.config, out / WEIGHTS_FILE)
 
-    evaluating = progress.add_task("evaluating", total=2 * len(held_out))
-    reports = [
-        evaluate_detector(
-            hog_for_evaluation(), held_out, on_image=lambda: progress.advance(evaluating)
-        ),
-        evaluate_detector(
-            RcnnDetector.from_file(weights), held_out, on_image=lambda: progress.advance(evaluating)
-        ),
-    ]
+    evaluating = progress.add_task("evaluating", total=len(EvaluatedDetector) * len(held_out))
+    reports = held_out_reports(held_out, weights, on_image=lambda: progress.advance(evaluating))
     bench = DetectorBench(
         training_images=counts,
         held_out_images=len(held_out),
@@ -154,17 +179,7 @@ def run_detector_bench(
         device=result.device,
         weights_sha256=sha256_of(weights),
         reports=reports,
-        pseudo={
-            "min_score": PSEUDO_MIN_SCORE,
-            "pictures": len(pseudo.images)
-            + pseudo.no_face
-            + pseudo.doubtful
-            + len(pseudo.unreadable),
-            "kept": len(pseudo.images),
-            "no_face": pseudo.no_face,
-            "doubtful": pseudo.doubtful,
-            "unreadable": len(pseudo.unreadable),
-        },
+        pseudo=pseudo.to_json(),
     )
     _write(bench, result.history, out)
     return bench
@@ -177,6 +192,7 @@ def _write(bench: DetectorBench, history: Sequence[Any], out: Path) -> None:
     text = (
         f"# Face detectors on held-out masked faces\n\n{compare(bench.reports)}\n\n"
         f"R-CNN: {bench.steps_done} steps in {bench.training_seconds / 60:.1f} min on "
-        f"{bench.device}; trained on {bench.training_images}.\n"
+        f"{bench.device}; trained on {bench.training_images}, pseudo-labels by "
+        f"{bench.pseudo.get('teacher')}.\n"
     )
     atomic_write(out / REPORT_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))

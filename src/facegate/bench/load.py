@@ -124,7 +124,7 @@ def run_load(
                 state: AppState = app.state.facegate
                 state.limiter = _NoLimits()
                 if face_pipeline is not None:
-                    state._pipeline = face_pipeline
+                    state.pipelines.seed(face_pipeline)
                 return _drive(f"http://127.0.0.1:{port}", clients, load_kind, seconds)
             finally:
                 server.should_exit = True

@@ -83,6 +83,40 @@ def plot_roc_det(curves: Mapping[str, ErrorCurve], path: Path, title: str) -> Pa
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
 
 
+def plot_det_curves(
+    curves: Mapping[str, ErrorCurve], path: Path, title: str, *, x_label: str, y_label: str
+) -> Path:
+    """Write one DET panel (``curve.fnmr`` against ``curve.fmr``, both log) as a PNG.
+
+    For error pairs other than FMR/FNMR, e.g. 1:N's FPIR/FNIR, which the axis labels name.
+    """
+    require_plotting()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.5, 5.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    det = fig.subplots()
+    # The smallest rate each axis can resolve; zero rates are pinned just below it.
+    x_low = min((1.0 / c.n_impostor for c in curves.values()), default=_FMR_FLOOR)
+    y_low = min((1.0 / c.n_genuine for c in curves.values()), default=_FMR_FLOOR)
+    for name, c in curves.items():
+        det.plot(np.maximum(c.fmr, x_low / 2), np.maximum(c.fnmr, y_low / 2), label=name)
+    det.set(
+        xscale="log",
+        yscale="log",
+        xlim=(x_low / 2, 1.0),
+        ylim=(y_low / 2, 1.0),
+        xlabel=x_label,
+        ylabel=y_label,
+        title=title,
+    )
+    det.grid(True, which="both", alpha=0.3)
+    if curves:
+        det.legend(fontsize="small")
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+
+
 def require_plotting() -> None:
     """Fail fast, before hours of benchmarking, when matplotlib (``facegate[eval]``) is absent."""
     try:

@@ -19,11 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from facegate.cli import people
-from facegate.cli.context import Context, get
-from facegate.errors import InvalidRecordError, ModelIntegrityError
-from facegate.store import Store
-from facegate.store.records import IncidentKind
-from facegate.vision.pipeline import FacePipeline
+from facegate.cli.context import get
+from facegate.errors import InvalidRecordError
 
 assessment_app = typer.Typer(
     help="Personal-information impact assessments (needed before enrollment).",
@@ -178,16 +175,6 @@ def filing_status(ctx: typer.Context, site: SiteOption = "demo") -> None:
         {"filing": status, "filing_due": status.filing_due},
         f"{escape(status.operator)}: {status.enrolled_people} of {status.threshold} people; " + due,
     )
-
-
-def checked_pipeline(context: Context, store: Store) -> FacePipeline:
-    """The CLI's pipeline; a model file that fails its hash check is recorded as an
-    incident (R-28) before the error goes out."""
-    try:
-        return context.pipeline
-    except ModelIntegrityError as exc:
-        store.incidents.record(IncidentKind.MODEL_INTEGRITY, str(exc))
-        raise
 
 
 def write_private(path: Path, text: str) -> None:

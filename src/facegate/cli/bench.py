@@ -17,7 +17,12 @@ from facegate.bench.acquire import (
     acquire_all,
     pipeline_acquirer,
 )
-from facegate.bench.calibrate import CALIBRATION_FILE, calibrate, write_calibration
+from facegate.bench.calibrate import (
+    CALIBRATION_FILE,
+    calibrate,
+    community_thresholds,
+    write_calibration,
+)
 from facegate.bench.datasets import (
     LabelledImage,
     Pair,
@@ -28,6 +33,7 @@ from facegate.bench.datasets import (
 from facegate.bench.load import LoadKind, run_load
 from facegate.bench.quality import PERCENTILES, survey_quality
 from facegate.bench.report import atomic_write, plot_roc_det, require_plotting, write_json
+from facegate.bench.tail_fit import fit_impostor_tail
 from facegate.bench.verification import (
     ProtocolResult,
     all_vs_all_scores,
@@ -36,7 +42,9 @@ from facegate.bench.verification import (
     markdown_table,
     markdown_timing,
 )
+from facegate.cli.bench_identification import register_bench as register_identification
 from facegate.cli.context import get, progress_bar
+from facegate.core.config import Engine
 from facegate.errors import DatasetError
 from facegate.matching import OperatingPoint, operating_point
 from facegate.store.crypto import load_site_key
@@ -56,6 +64,11 @@ def _load_inputs(
     pair_sets |= {f"pairs {_short(p)}": read_pairs_csv(p) for p in pairs_csv}
     folders = {f"all-vs-all {d.resolve().name}": read_labelled_folder(d) for d in labelled}
     return pair_sets, folders
+
+
+def _system_name(engine: Engine, engines: list[Engine]) -> str:
+    """``facegate`` for one engine (the JSON layout the README quotes), else per engine."""
+    return "facegate" if len(engines) == 1 else f"facegate-{engine.value}"
 
 
 def _short(path: Path) -> str:
@@ -89,24 +102,33 @@ def verification(
         Selection, typer.Option(help="Which face is the subject.")
     ] = Selection.CENTRAL,
     flip_average: Annotated[
-        bool, typer.Option(help="Average each embedding with its mirror image's (2 passes).")
+        bool,
+        typer.Option(help="dlib engine: average each embedding with its mirror's (2 passes)."),
     ] = False,
+    engine: Annotated[
+        list[Engine], typer.Option(help="Engine(s) to compare; default: the configured one.")
+    ] = [],  # noqa: B006
 ) -> None:
-    """Accuracy, ROC AUC, FNMR at FMR 1e-2/1e-3/1e-4, FTA and per-stage time."""
+    """Accuracy, ROC AUC, FNMR at FMR 1e-2/1e-3/1e-4, FTA and per-stage time; each
+    ``--engine`` is a system of its own, on the same images in the same run."""
     context = get(ctx)
     require_plotting()
-    pipeline = (
-        FacePipeline.default(context.registry, flip_average=True)
-        if flip_average
-        else context.pipeline
-    )
+    engines = engine or [context.settings.engine]
+    pipelines: dict[str, FacePipeline] = {}
+    for chosen in engines:
+        pipelines[_system_name(chosen, engines)] = (
+            FacePipeline.default(context.registry, flip_average=True, engine=chosen)
+            if flip_average
+            else context.pipeline_for(chosen)
+        )
     pair_sets, folders = _load_inputs(pairs, pairs_csv, labelled)
     images = _images(pair_sets, folders)
     systems: dict[str, dict[Path, Acquisition]] = {}
     with progress_bar(context) as progress:
-        systems["facegate"] = acquire_all(
-            images, pipeline_acquirer(pipeline, selection), "facegate", progress
-        )
+        for name, pipeline in pipelines.items():
+            systems[name] = acquire_all(
+                images, pipeline_acquirer(pipeline, selection), name, progress
+            )
         if baseline and pair_sets:
             # The baseline is compared on pair lists only; all-vs-all is facegate's calibration.
             naive = NaiveDlib(context.registry)
@@ -116,7 +138,7 @@ def verification(
     results: dict[str, list[ProtocolResult]] = {}
     for system, acquired in systems.items():
         results[system] = [evaluate_pairs(name, ps, acquired) for name, ps in pair_sets.items()]
-        if system == "facegate":
+        if system in pipelines:
             results[system] += [
                 evaluate_all_vs_all(name, ims, acquired) for name, ims in folders.items()
             ]
@@ -257,7 +279,8 @@ def calibrate_command(
         Selection, typer.Option(help="Which face is the subject.")
     ] = Selection.LARGEST,
 ) -> None:
-    """Recalibrate the FMR 1e-3 / 1e-4 thresholds on your own labelled images (all-vs-all)."""
+    """Recalibrate the FMR 1e-3 / 1e-4 (/ 1e-5) thresholds and the impostor tail for 1:N
+    thresholds on your own labelled images (all-vs-all)."""
     context = get(ctx)
     images = read_labelled_folder(labelled)
     with progress_bar(context) as progress:
@@ -270,9 +293,10 @@ def calibrate_command(
     scores, same = all_vs_all_scores(images, acquired)
     valid = np.isfinite(scores)
     command = shlex.join(["facegate", *context.argv])
-    points = calibrate(
-        scores[valid & same], scores[valid & ~same], f"all-vs-all of {labelled}", command
-    )
+    impostor, source = scores[valid & ~same], f"all-vs-all of {labelled}"
+    points = calibrate(scores[valid & same], impostor, source, command)
+    tail = fit_impostor_tail(impostor, source)
+    community = community_thresholds(tail)
     with context.store():
         pass  # the site key belongs with the database: create both together, or neither
     site_key = load_site_key(context.settings, database_exists=True)
@@ -281,15 +305,31 @@ def calibrate_command(
         context.pipeline.embedding_model,
         points,
         site_key,
+        tail,
     )
     lines = [
         f"{n}: FNMR {p.fnmr_measured:.2%} at FMR {p.fmr_measured:.2e} "
         f"({p.n_impostor} impostor pairs)"
         for n, p in points.items()
     ]
-    context.emit({"calibration": points, "path": str(path)}, "\n".join([f"wrote {path}", *lines]))
+    lines += [
+        f"1:N, {c.gallery_size:,} templates, FPIR {c.fpir:g}: threshold {c.threshold:.4f} "
+        f"(90% {c.interval[0]:.4f}-{c.interval[1]:.4f}; FMR {c.comparison_fmr:.1e}"
+        f"{', extrapolated' if c.extrapolated else ''})"
+        for c in community
+    ]
+    context.emit(
+        {
+            "calibration": points,
+            "impostor_tail": tail,
+            "identification": community,
+            "path": str(path),
+        },
+        "\n".join([f"wrote {path}", *lines]),
+    )
 
 
 def register(app: typer.Typer) -> None:
+    register_identification(bench_app)
     app.add_typer(bench_app, name="bench")
     app.command("calibrate")(calibrate_command)

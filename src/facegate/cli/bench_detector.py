@@ -1,4 +1,5 @@
-"""``facegate bench detector``: the trained R-CNN against HOG on held-out masked faces."""
+"""``facegate bench detector``: the trained R-CNN against YuNet and HOG on held-out masked
+faces."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from facegate.bench.detection import compare
 from facegate.bench.report import require_plotting
 from facegate.cli.context import get, progress_bar
 from facegate.errors import MissingDependencyError
+from facegate.vision.rcnn.pseudo import DEFAULT_TEACHER, Teacher
 
 
 def bench_detector(
@@ -28,6 +30,9 @@ def bench_detector(
         typer.Option(help="Folders of pictures to pseudo-label for training, repeatable."),
     ] = None,
     unlabelled_limit: Annotated[int, typer.Option(min=1)] = 100,
+    teacher: Annotated[
+        Teacher, typer.Option(help="Detector that pseudo-labels --unlabelled pictures.")
+    ] = DEFAULT_TEACHER,
     steps: Annotated[int, typer.Option(min=1)] = 900,
     batch_size: Annotated[int, typer.Option(min=1)] = 4,
     seed: Annotated[int, typer.Option(min=0)] = 0,
@@ -36,7 +41,8 @@ def bench_detector(
     out: Annotated[Path, typer.Option()] = Path("artifacts/bench/detector"),
 ) -> None:
     """Train on the mask set's training part, dlib's PASCAL faces and pseudo-labels, then
-    score the R-CNN and HOG on the held-out third of the mask set (AP@0.5, AP@[.5:.95])."""
+    score YuNet, HOG and the R-CNN on the held-out third of the mask set (AP@0.5,
+    AP@[.5:.95])."""
     context = get(ctx)
     require_plotting()
     try:
@@ -55,6 +61,7 @@ def bench_detector(
             seed=seed,
             max_minutes=max_minutes,
             unlabelled_limit=unlabelled_limit,
+            teacher=teacher,
             resume=resume,
         )
     context.emit(

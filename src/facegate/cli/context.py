@@ -15,12 +15,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
 from facegate.bench.report import to_jsonable
-from facegate.core.config import DetectorChoice, Settings, load_settings
+from facegate.core.config import DetectorChoice, Engine, Settings, load_settings
 from facegate.errors import FacegateError
+from facegate.gate.runtime import (
+    Runtime,
+    build_pipeline,
+    build_runtime,
+    recording_model_incidents,
+    site_registry,
+)
 from facegate.models.registry import ModelRegistry
-from facegate.models.site import apply_site_models, site_models_path
 from facegate.store import Store
 from facegate.store.crypto import load_site_key
 from facegate.vision.pipeline import FacePipeline
@@ -38,51 +43,64 @@ class Context:
     as_json: bool = False
     actor: str = DEFAULT_ACTOR
     argv: list[str] = field(default_factory=list)
+    #: ``--engine``: overrides ``FACEGATE_ENGINE`` for this invocation.
+    engine: Engine | None = None
     console: Console = field(default_factory=lambda: Console(stderr=False))
     _settings: Settings | None = None
     _registry: ModelRegistry | None = None
     _pipeline: FacePipeline | None = None
-    #: What ``_pipeline`` was built with: the detector, and the site detector's hash.
-    _pipeline_key: tuple[str, str | None] | None = None
+    #: What ``_pipeline`` was built with: engine, detector, and the site detector's hash.
+    _pipeline_key: tuple[str, str, str | None] | None = None
 
-    def reset(self, data_dir: Path | None, as_json: bool, actor: str) -> None:
+    def reset(
+        self, data_dir: Path | None, as_json: bool, actor: str, engine: Engine | None = None
+    ) -> None:
         """Start a new invocation; the pipeline is kept while its models stay the same."""
         self.data_dir, self.as_json, self.actor = data_dir, as_json, actor
+        self.engine = engine
         self._settings = None
         self._registry = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(data_dir=self.data_dir)
+            self._settings = load_settings(data_dir=self.data_dir, engine=self.engine)
         return self._settings
 
     @property
     def registry(self) -> ModelRegistry:
         if self._registry is None:
-            registry = ModelRegistry.default()
-            data_dir = self.settings.data_dir
-            path = data_dir / CALIBRATION_FILE
-            if path.exists() or site_models_path(data_dir).exists():
-                site_key = load_site_key(self.settings, database_exists=True)
-                registry = apply_calibration(registry, path, site_key)
-                registry = apply_site_models(registry, data_dir, site_key)
-            self._registry = registry
+            settings = self.settings
+            self._registry = site_registry(
+                settings, lambda: load_site_key(settings, database_exists=True)
+            )
         return self._registry
 
     @property
     def pipeline(self) -> FacePipeline:
+        """The pipeline of the settings' engine (``--engine`` / ``FACEGATE_ENGINE``)."""
+        return self.pipeline_for(self.settings.engine)
+
+    def pipeline_for(self, engine: Engine) -> FacePipeline:
         detector = self.settings.detector
         site_detector = (
             self.registry.entry(SITE_DETECTOR_MODEL).sha256
             if detector is DetectorChoice.RCNN and SITE_DETECTOR_MODEL in self.registry.names
             else None
         )
-        key = (detector.value, site_detector)
+        key = (engine.value, detector.value, site_detector)
         if self._pipeline is None or self._pipeline_key != key:
-            self._pipeline = FacePipeline.default(self.registry, detector=detector)
+            self._pipeline = build_pipeline(self.registry, self.settings, engine)
             self._pipeline_key = key
         return self._pipeline
+
+    def runtime(self, store: Store) -> Runtime:
+        """The face decider's parts for this invocation. The pipeline is built now (or kept
+        from an earlier invocation with the same models), so a refused model file is an
+        incident (R-28) before any image is read."""
+        with recording_model_incidents(store):
+            pipeline = self.pipeline
+        return build_runtime(self.settings, store, registry=self.registry, pipelines=(pipeline,))
 
     @contextmanager
     def store(self) -> Iterator[Store]:

@@ -15,9 +15,8 @@ def demo(ctx: typer.Context) -> None:
     """Build a demo community from real images and show accepted and refused decisions."""
     context = get(ctx)
     with context.store() as store:
-        steps = run_demo(
-            store, context.pipeline, context.registry, context.settings.max_image_pixels
-        )
+        decider = context.runtime(store).decider(store, context.settings.max_image_pixels)
+        steps = run_demo(store, decider)
     table = Table("step", "what facegate decided", "as expected", title="facegate demo")
     for step in steps:
         table.add_row(

@@ -11,10 +11,12 @@ from rich.markup import escape
 
 from facegate.bench.detection import (
     DetectionReport,
+    EvaluatedDetector,
     compare,
     evaluate_detector,
     hog_for_evaluation,
     plot_pr,
+    yunet_for_evaluation,
 )
 from facegate.bench.report import atomic_write, require_plotting, write_json
 from facegate.cli.bench import bench_app
@@ -22,7 +24,6 @@ from facegate.cli.bench_detector import register_bench
 from facegate.cli.context import get, progress_bar
 from facegate.cli.detector_install import register_install
 from facegate.cli.detector_train import register_train
-from facegate.core.config import DetectorChoice
 from facegate.errors import MissingDependencyError
 from facegate.vision.rcnn.annotations import AnnotationFormat, read_annotations
 from facegate.vision.stages import Detector
@@ -35,13 +36,13 @@ PR_PLOT_FILE = "pr.png"
 REPORT_FILE = "report.md"
 
 
-def _detector(choice: DetectorChoice, model: Path | None) -> Detector:
-    if choice is DetectorChoice.HOG:
-        if model is not None:
-            raise typer.BadParameter(
-                "--model applies to --detector rcnn only", param_hint="--model"
-            )
+def _detector(choice: EvaluatedDetector, model: Path | None) -> Detector:
+    if choice is not EvaluatedDetector.RCNN and model is not None:
+        raise typer.BadParameter("--model applies to --detector rcnn only", param_hint="--model")
+    if choice is EvaluatedDetector.HOG:
         return hog_for_evaluation()
+    if choice is EvaluatedDetector.YUNET:
+        return yunet_for_evaluation()
     if model is None:
         raise typer.BadParameter("--detector rcnn needs --model PATH", param_hint="--model")
     try:
@@ -71,8 +72,9 @@ def eval_command(
         typer.Option(help="Image folder (required for voc and wider; csv: the CSV's folder)."),
     ] = None,
     detector: Annotated[
-        DetectorChoice, typer.Option(help="Detector to evaluate.")
-    ] = DetectorChoice.HOG,
+        EvaluatedDetector,
+        typer.Option(help="Detector to evaluate (yunet: the sface engine's detector)."),
+    ] = EvaluatedDetector.HOG,
     model: Annotated[
         Path | None, typer.Option(help="Exported weights file for --detector rcnn.")
     ] = None,
@@ -97,8 +99,10 @@ def eval_command(
     resolved = annotations.resolve()
     name = f"{resolved.parent.name}/{resolved.name}"  # "mask_set/annotations", not "annotations"
     with progress_bar(context) as progress:
-        task = progress.add_task(f"{chosen.name} on {name}", total=len(dataset))
-        report = evaluate_detector(chosen, dataset, on_image=lambda: progress.advance(task))
+        task = progress.add_task(f"{detector.value} on {name}", total=len(dataset))
+        report = evaluate_detector(
+            chosen, dataset, name=detector.value, on_image=lambda: progress.advance(task)
+        )
     command = ["facegate", "detector", "eval", str(annotations), "--format", fmt.value]
     if images is not None:
         command += ["--images", str(images)]

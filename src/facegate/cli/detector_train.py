@@ -15,10 +15,11 @@ from facegate.cli.context import get, progress_bar
 from facegate.errors import MissingDependencyError
 from facegate.models.registry import sha256_of
 from facegate.vision.rcnn.config import Backbone, RcnnConfig
-from facegate.vision.rcnn.pseudo import PSEUDO_MIN_SCORE
+from facegate.vision.rcnn.pseudo import DEFAULT_TEACHER, TEACHER_THRESHOLDS, Teacher
 from facegate.vision.rcnn.sources import Source, gather
 
 WEIGHTS_NAME = "weights.pt"
+_TEACHER_CUTS = ", ".join(f"{t.value} {c.min_score}" for t, c in TEACHER_THRESHOLDS.items())
 TRAINING_REPORT = "training.json"
 LOSS_PLOT = "loss.png"
 
@@ -36,14 +37,18 @@ def train_command(
     ] = None,
     unlabelled: Annotated[
         list[Path] | None,
-        typer.Option(help="Folder of unlabelled pictures to pseudo-label with HOG, repeatable."),
+        typer.Option(help="Folder of unlabelled pictures to pseudo-label, repeatable."),
     ] = None,
+    teacher: Annotated[
+        Teacher, typer.Option(help="Detector that pseudo-labels --unlabelled pictures.")
+    ] = DEFAULT_TEACHER,
     unlabelled_limit: Annotated[
         int | None, typer.Option(min=1, help="At most this many pictures from each folder.")
     ] = None,
     pseudo_min_score: Annotated[
-        float, typer.Option(help="HOG margin a pseudo-label needs.")
-    ] = PSEUDO_MIN_SCORE,
+        float | None,
+        typer.Option(help=f"Teacher's score a pseudo-label needs (default: {_TEACHER_CUTS})."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for weights, checkpoint and report.")] = Path(
         "artifacts/detector"
     ),
@@ -85,6 +90,7 @@ def train_command(
             sources,
             unlabelled or [],
             unlabelled_limit=unlabelled_limit,
+            teacher=teacher,
             min_score=pseudo_min_score,
             on_image=lambda: progress.advance(labelling),
         )
@@ -126,12 +132,7 @@ def train_command(
         "faces": int(sum(len(s.boxes) for s in samples)),
         "pseudo_labels": None
         if training_set.pseudo is None
-        else {
-            "kept": len(training_set.pseudo.images),
-            "no_face": training_set.pseudo.no_face,
-            "doubtful": training_set.pseudo.doubtful,
-            "unreadable": training_set.pseudo.unreadable,
-        },
+        else {**training_set.pseudo.to_json(), "unreadable": training_set.pseudo.unreadable},
         "settings": settings,
         "config": config.to_dict(),
         "first_loss": result.history[0].total if result.history else None,

@@ -17,6 +17,7 @@ from facegate.cli import (
     compliance,
     demo,
     detector,
+    engines,
     ledger,
     liveness,
     people,
@@ -25,6 +26,7 @@ from facegate.cli import (
     serve,
 )
 from facegate.cli.context import DEFAULT_ACTOR, Context, fail
+from facegate.core.config import Engine
 from facegate.errors import FacegateError, FileSystemError
 
 app = typer.Typer(
@@ -50,9 +52,13 @@ def root(
         str, typer.Option(help="Operator name recorded in the audit log.")
     ] = DEFAULT_ACTOR,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+    engine: Annotated[
+        Engine | None,
+        typer.Option(help="Recognition engine: sface or dlib (default $FACEGATE_ENGINE or sface)."),
+    ] = None,
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
-    _state.reset(data_dir, as_json, actor)
+    _state.reset(data_dir, as_json, actor, engine)
     ctx.obj = _state
 
 
@@ -74,6 +80,7 @@ compliance.register(app)
 retention.register(app)
 liveness.register(app)
 detector.register(app)
+engines.register(app)
 
 
 #: Exit code for a failure facegate did not anticipate (a bug); see ``--verbose`` logs.

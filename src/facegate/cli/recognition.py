@@ -1,4 +1,10 @@
-"""``enroll``, ``verify`` and ``identify``: images in, decisions out (never scores)."""
+"""``enroll``, ``verify`` and ``identify``: images in, decisions out (never scores).
+
+Verify and identify are the gate's decision (:mod:`facegate.gate`): the quality gate and
+the passive liveness check apply as at a door, and each writes one decision event.
+``--skip-liveness`` is for an offline check of a photo file (a photo is not a live
+presentation); the audit records it.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,31 @@ from typing import Annotated
 
 import typer
 
-from facegate.cli.accountability import checked_pipeline
 from facegate.cli.context import get, progress_bar
+from facegate.gate import LivenessDemand
 from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, Outcome
 from facegate.matching.decide import Decision
 from facegate.recognition import enroll_images, identify_image, verify_image
+
+#: Exit code when the face is not matched (no match, unknown).
+NOT_MATCHED_EXIT = 10
 
 ImageArgument = Annotated[Path, typer.Argument(help="Image file (JPEG, PNG, ...).")]
 PointOption = Annotated[
     OperatingPoint, typer.Option("--operating-point", help="Calibrated threshold to decide at.")
 ]
+SkipLivenessOption = Annotated[
+    bool,
+    typer.Option(
+        "--skip-liveness",
+        help="Offline photo check: no presentation-attack check (audited as skipped). "
+        "Without it the passive check runs as at a gate, and a failing face exits 4.",
+    ),
+]
+
+
+def _liveness(skip: bool) -> LivenessDemand:
+    return LivenessDemand.SKIPPED if skip else LivenessDemand.PASSIVE
 
 
 def enroll(
@@ -28,15 +49,16 @@ def enroll(
     context = get(ctx)
     with context.store() as store, progress_bar(context) as progress:
         task = progress.add_task("enrolling", total=len(images))
-        ids = enroll_images(
-            store,
-            checked_pipeline(context, store),
-            subject_id,
-            images,
-            context.actor,
-            context.settings.max_image_pixels,
-            on_image_done=lambda: progress.advance(task),
-        )
+        with context.runtime(store).pipelines.borrow() as pipeline:
+            ids = enroll_images(
+                store,
+                pipeline,
+                subject_id,
+                images,
+                context.actor,
+                context.settings.max_image_pixels,
+                on_image_done=lambda: progress.advance(task),
+            )
     context.emit(
         {"subject_id": subject_id, "templates": ids},
         f"enrolled {len(ids)} template(s) for {subject_id}",
@@ -48,27 +70,26 @@ def verify_command(
     subject_id: Annotated[str, typer.Argument(help="Claimed subject id.")],
     image: ImageArgument,
     point: PointOption = DEFAULT_OPERATING_POINT,
+    skip_liveness: SkipLivenessOption = False,
 ) -> None:
-    """1:1: does the image show this subject? Exit 0 on match, 10 on no match."""
+    """1:1: does the image show this subject? Exit 0 on match, 10 on no match, 4 when the
+    face fails the quality gate or the liveness check."""
     context = get(ctx)
     with context.store() as store:
         result = verify_image(
-            store,
-            checked_pipeline(context, store),
-            context.registry,
+            context.runtime(store).decider(store, context.settings.max_image_pixels),
             subject_id,
             image,
             context.actor,
-            context.settings.max_image_pixels,
             point,
+            _liveness(skip_liveness),
         )
-    reasons = ", ".join(r.value for r in result.quality_reasons) or "none"
     context.emit(
         {"verification": result},
-        f"{result.decision.value} at {point.value} (quality issues: {reasons})",
+        f"{result.decision.value} at {point.value} (liveness: {result.liveness})",
     )
     if result.decision is not Decision.MATCH:
-        raise typer.Exit(10)
+        raise typer.Exit(NOT_MATCHED_EXIT)
 
 
 def identify_command(
@@ -76,19 +97,19 @@ def identify_command(
     image: ImageArgument,
     site: Annotated[str, typer.Option("--site", help="Site (community) code.")] = "demo",
     point: PointOption = DEFAULT_OPERATING_POINT,
+    skip_liveness: SkipLivenessOption = False,
 ) -> None:
-    """1:N: who among the site's enrolled subjects is this? Exit 0 if identified, 10 if unknown."""
+    """1:N: who among the site's enrolled subjects is this? Exit 0 if identified, 10 if
+    unknown, 4 when the face fails the quality gate or the liveness check."""
     context = get(ctx)
     with context.store() as store:
         result = identify_image(
-            store,
-            checked_pipeline(context, store),
-            context.registry,
+            context.runtime(store).decider(store, context.settings.max_image_pixels),
             site,
             image,
             context.actor,
-            context.settings.max_image_pixels,
             point,
+            _liveness(skip_liveness),
         )
     who = result.subject_id if result.outcome is Outcome.IDENTIFIED else "unknown"
     context.emit(
@@ -96,7 +117,7 @@ def identify_command(
         f"{result.outcome.value}: {who} (of {result.gallery_subjects} subjects)",
     )
     if result.outcome is not Outcome.IDENTIFIED:
-        raise typer.Exit(10)
+        raise typer.Exit(NOT_MATCHED_EXIT)
 
 
 def register(app: typer.Typer) -> None:

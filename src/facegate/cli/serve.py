@@ -38,7 +38,7 @@ def serve(
         settings = settings.model_copy(update={"detector": detector})
     # Before binding the port: a detector that cannot load is a typed error, not a failed
     # start-up inside uvicorn (the app checks again with the store's key).
-    check_detector(context.registry, settings.detector)
+    check_detector(context.registry, settings.detector, settings.engine)
     bind_host = host or settings.host
     bind_port = port or settings.port
     store = Store.open(settings)

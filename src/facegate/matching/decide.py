@@ -12,11 +12,14 @@ class OperatingPoint(StrEnum):
     """Named thresholds, each calibrated for a false match rate (see the registry entry).
 
     FMR_1E4 is stricter (fewer false matches, more false non-matches) than FMR_1E3 and is
-    the default for doors.
+    the default for doors; FMR_1E5 is stricter still. For 1:N at a site's gallery size see
+    :func:`facegate.matching.community.identification_threshold`.
     """
 
     FMR_1E3 = "fmr_1e-3"
     FMR_1E4 = "fmr_1e-4"
+    #: Calibrated only where the impostor comparisons resolve it (>= 100,000).
+    FMR_1E5 = "fmr_1e-5"
 
 
 DEFAULT_OPERATING_POINT = OperatingPoint.FMR_1E4

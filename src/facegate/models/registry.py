@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from facegate.errors import ModelIntegrityError, UnknownModelError
+from facegate.models.impostor_tail import ImpostorTail, parse_impostor_tail
 
 REGISTRY_RESOURCE = "registry.json"
 _HASH_CHUNK = 1 << 20
@@ -59,6 +60,9 @@ class ModelEntry:
     published_metrics: Mapping[str, Any] = field(default_factory=dict)
     operating_points: Mapping[str, OperatingPointInfo] = field(default_factory=dict)
     directory: Path | None = None
+    #: The fitted tail of the impostor scores, for 1:N thresholds at a gallery size
+    #: (:func:`facegate.matching.community.identification_threshold`); None: not calibrated.
+    impostor_tail: ImpostorTail | None = None
 
     @property
     def has_file(self) -> bool:
@@ -103,6 +107,12 @@ class ModelRegistry:
         entries = dict(self._entries)
         merged = {**self.entry(name).operating_points, **points}
         entries[name] = replace(entries[name], operating_points=merged)
+        return ModelRegistry(entries)
+
+    def with_impostor_tail(self, name: str, tail: ImpostorTail) -> ModelRegistry:
+        """A copy whose entry ``name`` uses ``tail`` (e.g. a site's own calibration)."""
+        entries = dict(self._entries)
+        entries[name] = replace(self.entry(name), impostor_tail=tail)
         return ModelRegistry(entries)
 
     def with_models(self, entries: Mapping[str, ModelEntry]) -> ModelRegistry:
@@ -172,5 +182,8 @@ def parse_entries(document: Mapping[str, Any]) -> dict[str, ModelEntry]:
             source=raw["source"],
             published_metrics=raw.get("published_metrics", {}),
             operating_points=points,
+            impostor_tail=(
+                parse_impostor_tail(raw["impostor_tail"]) if "impostor_tail" in raw else None
+            ),
         )
     return entries

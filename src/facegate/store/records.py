@@ -5,6 +5,7 @@ None of them carries a template except ``Gallery``, which exists to feed the mat
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -205,6 +206,18 @@ class Gallery:
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])
+
+    def excluding(self, subject_ids: Collection[str]) -> Gallery:
+        """The same gallery without these subjects' templates."""
+        dropped = set(subject_ids)
+        kept = [i for i, subject in enumerate(self.subject_ids) if subject not in dropped]
+        renumber = np.full(len(self.subject_ids), -1, dtype=np.int64)
+        renumber[kept] = np.arange(len(kept))
+        owners = renumber[self.owners]
+        rows = owners >= 0
+        return Gallery(
+            tuple(self.subject_ids[i] for i in kept), self.embeddings[rows], owners[rows]
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from facegate.errors import NotFoundError
 from facegate.store.audit import DECISION_ACTIONS, AuditRecord
 from facegate.store.checks import check_id
-from facegate.store.queries import site_by_code
-from facegate.store.schema import AuditEvent, Credential, Site, Subject
+from facegate.store.queries import site_by_code, usable_consent
+from facegate.store.records import SubjectStatus
+from facegate.store.retention import subject_current
+from facegate.store.schema import AuditEvent, Consent, Credential, Site, Subject, Template, utcnow
 from facegate.store.service import Store
 
 #: The most decisions one read returns.
@@ -34,6 +36,47 @@ def credential_site_code(store: Store, credential_id: str) -> str:
     if code is None:
         raise NotFoundError(f"no credential with id {credential_id}")
     return code
+
+
+def has_templates(store: Store, site_code: str, model_name: str) -> bool:
+    """Whether the site holds any template of ``model_name`` (no face data is read)."""
+    with store.reading() as session:
+        site = site_by_code(session, site_code)
+        found = session.scalar(
+            select(Template.id)
+            .join(Subject, Subject.id == Template.subject_id)
+            .where(Subject.site_id == site.id, Template.model_name == model_name)
+            .limit(1)
+        )
+        return found is not None
+
+
+def template_models(
+    store: Store, site_code: str, subject_id: str | None = None
+) -> dict[str, frozenset[str]]:
+    """For each person at the site (or only ``subject_id``) whose face can be matched now
+    (active, current, with a usable consent), the embedding models of their templates."""
+    now = utcnow()
+    with store.reading() as session:
+        site = site_by_code(session, site_code)
+        one = true() if subject_id is None else Subject.id == subject_id
+        rows = session.execute(
+            select(Subject.id, Template.model_name)
+            .join(Template, Template.subject_id == Subject.id)
+            .join(Consent, Consent.id == Template.consent_id)
+            .where(
+                one,
+                Subject.site_id == site.id,
+                Subject.status == SubjectStatus.ACTIVE,
+                subject_current(now),
+                usable_consent(now),
+            )
+            .distinct()
+        )
+        found: dict[str, set[str]] = {}
+        for subject_id, model_name in rows:
+            found.setdefault(subject_id, set()).add(model_name)
+    return {subject_id: frozenset(models) for subject_id, models in found.items()}
 
 
 def site_event_count(store: Store, site_code: str) -> int:

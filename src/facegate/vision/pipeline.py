@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from enum import StrEnum
 
-from facegate.core.config import DetectorChoice
+from facegate.core.config import DetectorChoice, Engine
 from facegate.errors import ConfigError, MissingDependencyError, MultipleFacesError, NoFaceError
 from facegate.models.registry import ModelRegistry
 from facegate.vision.align import DlibAligner
@@ -19,10 +19,12 @@ from facegate.vision.detect import CascadeDetector, HogDetector, MmodDetector
 from facegate.vision.embed import DlibResNetEmbedder
 from facegate.vision.image import RGBImage
 from facegate.vision.landmarks import FivePointLandmarker
-from facegate.vision.quality import QualityAssessor
+from facegate.vision.quality import SFACE_QUALITY_LIMITS, QualityAssessor
 from facegate.vision.rcnn.config import SITE_DETECTOR_MODEL
 from facegate.vision.record import Face
+from facegate.vision.sface import SfaceAligner, SfaceEmbedder
 from facegate.vision.stages import Detector, FaceStage
+from facegate.vision.yunet import YunetDetector
 
 #: With :attr:`Selection.SINGLE`, another face at least this fraction of the largest face's
 #: width makes the image ambiguous; smaller faces far behind are ignored.
@@ -33,6 +35,12 @@ AMBIGUOUS_FACE_RATIO = 0.5
 AMBIGUOUS_SCORE_RATIO = 0.25
 #: What the ``rcnn`` detector imports (the optional extra ``facegate[rcnn]``).
 RCNN_EXTRA_MODULES = ("torch", "torchvision")
+
+
+_RCNN_NEEDS_DLIB = (
+    "the sface engine runs its own detector (YuNet), whose 5 points SFace aligns on: "
+    "--detector rcnn and the flip average are for the dlib engine (--engine dlib)"
+)
 
 
 class Selection(StrEnum):
@@ -68,8 +76,12 @@ class FacePipeline:
         *,
         flip_average: bool = False,
         detector: DetectorChoice = DetectorChoice.HOG,
+        engine: Engine = Engine.SFACE,
     ) -> FacePipeline:
-        """Detection, 5 landmarks, dlib alignment, quality, ResNet embedding.
+        """The ``engine``'s stages: for :attr:`Engine.SFACE` (the default) YuNet detection
+        with its 5 points, SFace alignment, quality, SFace embedding; for
+        :attr:`Engine.DLIB` detection, 5 landmarks, dlib alignment, quality, ResNet
+        embedding. ``detector`` and ``flip_average`` apply to the dlib engine only.
 
         ``detector``: :attr:`DetectorChoice.HOG` runs HOG, then the MMOD CNN on images HOG
         finds no face in; :attr:`DetectorChoice.RCNN` runs the site's own Faster R-CNN
@@ -79,10 +91,24 @@ class FacePipeline:
         Raises:
             ValueError: ``detector`` is not a :class:`DetectorChoice`.
             MissingDependencyError: rcnn without torch (``facegate[rcnn]``).
-            ConfigError: rcnn, but no site detector is installed in ``registry``.
+            ConfigError: rcnn, but no site detector is installed in ``registry``, or rcnn
+                with the sface engine (SFace aligns on YuNet's own points).
             ModelIntegrityError: a model file differs from its registered hash.
         """
         registry = registry or ModelRegistry.default()
+        if Engine(engine) is Engine.SFACE:
+            if DetectorChoice(detector) is not DetectorChoice.HOG or flip_average:
+                raise ConfigError(_RCNN_NEEDS_DLIB)
+            embedder = SfaceEmbedder(registry)
+            return cls(
+                YunetDetector(registry),
+                [
+                    FivePointLandmarker(registry, from_yunet=True),  # pose: quality, liveness
+                    SfaceAligner(embedder),
+                    QualityAssessor(SFACE_QUALITY_LIMITS),
+                    embedder,
+                ],
+            )
         return cls(
             _detector(registry, DetectorChoice(detector)),
             [
@@ -137,11 +163,14 @@ class FacePipeline:
         return self.complete(image, face)
 
 
-def check_detector(registry: ModelRegistry, detector: DetectorChoice) -> None:
+def check_detector(
+    registry: ModelRegistry, detector: DetectorChoice, engine: Engine = Engine.DLIB
+) -> None:
     """Fails now, without loading anything, where :meth:`FacePipeline.default` would fail
     for ``detector`` for want of the extra or the site's model (e.g. before serving).
 
     Raises:
+        ConfigError: rcnn with the sface engine.
         MissingDependencyError: rcnn without torch / torchvision.
         ConfigError: rcnn, but :data:`SITE_DETECTOR_MODEL` is not in ``registry``.
     """
@@ -152,6 +181,8 @@ def check_detector(registry: ModelRegistry, detector: DetectorChoice) -> None:
         raise MissingDependencyError(
             f"the rcnn detector needs {' and '.join(missing)}: install facegate[rcnn]"
         )
+    if Engine(engine) is Engine.SFACE:
+        raise ConfigError(_RCNN_NEEDS_DLIB)
     if SITE_DETECTOR_MODEL not in registry.names:
         raise ConfigError(
             f"the rcnn detector needs the site's trained model {SITE_DETECTOR_MODEL!r}, and "
@@ -179,15 +210,18 @@ def select_subject(faces: Sequence[Face], width: int, height: int, selection: Se
     selection = Selection(selection)
     if not faces:
         raise NoFaceError("no face found in the image")
-    largest = max(faces, key=lambda f: f.box.area)
-    if selection is Selection.LARGEST:
-        return largest
-    if selection is Selection.CENTRAL:
-        cx, cy = width / 2.0, height / 2.0
-        return min(faces, key=lambda f: (f.box.center[0] - cx) ** 2 + (f.box.center[1] - cy) ** 2)
+    # Every selection chooses among confident faces only: a weak false detection (HOG on
+    # the astronaut's colour photo finds one larger than her face) never becomes the subject.
     best_score = max(f.detection_score for f in faces)
     confident = [f for f in faces if f.detection_score >= AMBIGUOUS_SCORE_RATIO * best_score]
     subject = max(confident, key=lambda f: f.box.area)
+    if selection is Selection.LARGEST:
+        return subject
+    if selection is Selection.CENTRAL:
+        cx, cy = width / 2.0, height / 2.0
+        return min(
+            confident, key=lambda f: (f.box.center[0] - cx) ** 2 + (f.box.center[1] - cy) ** 2
+        )
     rivals = [
         f
         for f in confident

@@ -33,8 +33,9 @@ MAX_BRIGHTNESS = 215.0
 MAX_YAW = 0.45
 #: Angle of the line through the eye centres, in degrees.
 MAX_ROLL_DEGREES = 25.0
-#: The chip's central window that is measured (fraction of each side): face, not background.
-_CENTRE = slice(38, 112)
+#: The chip's central window that is measured, as fractions of its side (38–112 of dlib's
+#: 150 px chip): face, not background, whatever the engine's chip size.
+_CENTRE = (38 / 150, 112 / 150)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,16 @@ class QualityLimits:
     max_roll_degrees: float = MAX_ROLL_DEGREES
 
 
+#: The SFace engine's limits, set the same way from the same 305 LFW faces, measured with
+#: YuNet boxes and SFace's 112 px chip (``facegate --engine sface bench quality
+#: ../shared/data/lfw_deepfunneled_subset --every 8``): YuNet's boxes are 0.89× HOG's
+#: (median width 93 vs 105 px), so the width limit is 60 × 0.89; sharpness on the tighter
+#: chip has its 1st percentile at 0.148 (dlib's chip: 0.096), so 0.14. Pose comes from the
+#: same dlib landmarks in both engines (99th percentile of the yaw proxy 0.31 vs 0.33), so
+#: the yaw and roll limits are unchanged.
+SFACE_QUALITY_LIMITS = QualityLimits(min_face_width=53.0, min_sharpness=0.14)
+
+
 class QualityAssessor:
     """Adds ``face.quality``. Needs the landmark and align stages before it."""
 
@@ -60,7 +71,9 @@ class QualityAssessor:
     def process(self, image: RGBImage, face: Face) -> None:
         if face.chip is None or face.landmarks is None:
             raise ValueError("quality needs landmarks and an aligned chip: run those stages first")
-        centre = _gray(face.chip)[_CENTRE, _CENTRE]
+        side = face.chip.shape[0]
+        window = slice(round(_CENTRE[0] * side), round(_CENTRE[1] * side))
+        centre = _gray(face.chip)[window, window]
         sharpness = float(_laplacian(centre).std() / max(float(centre.std()), 1e-6))
         brightness = float(centre.mean())
         yaw, roll = head_pose(face.landmarks)

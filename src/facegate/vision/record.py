@@ -94,6 +94,8 @@ class Face:
         detection_score: the detector's confidence (higher is more face-like; HOG: SVM margin).
         landmarks: ``(5, 2)`` float32 ``(x, y)`` pixels, dlib's 5-point order
             (eye corners ×4, nose base), or None before the landmark stage.
+        keypoints: ``(5, 2)`` float32, the detector's own points where it gives them
+            (YuNet: eyes, nose tip, mouth corners), for SFace's alignment.
         chip: aligned ``(150, 150, 3)`` uint8 RGB crop, or None before alignment.
         quality: quality measurements, or None before the quality stage.
         embedding: ``(128,)`` float32 embedding, or None before the embed stage.
@@ -102,6 +104,7 @@ class Face:
     box: Box
     detection_score: float
     landmarks: NDArray[np.float32] | None = None
+    keypoints: NDArray[np.float32] | None = None
     chip: NDArray[np.uint8] | None = None
     quality: Quality | None = None
     embedding: Embedding | None = None

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 
-from facegate.api.decision import PIPELINE_LOCK, decode_frame
 from facegate.api.deps import State, StoreDep
 from facegate.api.routes.admin_scope import SiteAdmin, SiteSubject, actor_of, read_images
 from facegate.api.schemas.credentials import CardIn, CredentialOut, IssuedCodeOut, PinIn
 from facegate.api.schemas.subjects import EnrollmentOut
 from facegate.errors import NotFoundError
+from facegate.gate.frames import decode_frame
 from facegate.recognition import enroll_images
 from facegate.store.accounts import SIGNIN_CODE_TTL
 from facegate.store.schema import utcnow
@@ -87,10 +87,10 @@ def enroll(
     # Consent first: face data of a subject without it must not even be computed.
     state.store.check_enrollment_allowed(subject.id)
     frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in data]
-    with PIPELINE_LOCK:
+    with state.pipelines.borrow() as pipeline:
         ids = enroll_images(
             state.store,
-            state.pipeline,
+            pipeline,
             subject.id,
             frames,
             actor_of(admin),

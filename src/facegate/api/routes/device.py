@@ -11,18 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
-from facegate.api.decision import (
-    PIPELINE_LOCK,
-    DecisionKind,
-    FacePresentation,
-    GateDecision,
-    decide_credential,
-    decide_face,
-    decode_frame,
-    device_actor,
-)
+from facegate.api.decision import DecisionKind, GateDecision, decide_credential, face_answer
 from facegate.api.deps import Device, State
-from facegate.api.liveness import LivenessCheck
 from facegate.api.ratelimit import (
     DEVICE_DECISIONS,
     DEVICE_FACES,
@@ -32,6 +22,10 @@ from facegate.api.ratelimit import (
 from facegate.api.schemas.decisions import ChallengeOut, DecisionOut, KioskEnrollmentOut
 from facegate.api.state import AppState
 from facegate.errors import InvalidRecordError, PermissionDeniedError, PolicyError, RateLimitedError
+from facegate.gate import FacePresentation, FaceRequest
+from facegate.gate.frames import decode_frame
+from facegate.gate.liveness import LivenessCheck
+from facegate.gate.request import device_actor
 from facegate.liveness.active import MAX_FRAMES
 from facegate.recognition import enroll_images
 from facegate.store.accounts import DeviceInfo
@@ -102,19 +96,10 @@ def decide(
     gate_info = _device_gate(state, device, gate)
     if kind is DecisionKind.FACE:
         presented = _face_presentation(state, device, image, challenge, frames or [])
+        request = FaceRequest.at_gate(device, gate_info, subject_id)
         with state.face_turn(device.id):
-            result = decide_face(
-                state.store,
-                state.pipeline,
-                state.registry,
-                liveness,
-                state.challenges,
-                device,
-                gate_info,
-                presented,
-                subject_id,
-                state.settings.max_image_pixels,
-            )
+            decided = state.decider(liveness).decide(presented, request)
+        result = face_answer(decided, gate_info)
     else:
         if not secret:
             raise InvalidRecordError(f"a {kind.value} decision needs the secret")
@@ -131,6 +116,7 @@ def decide(
         decision_id=result.decision_id,
         alternatives=list(result.alternatives),
         retry_after=result.retry_after,
+        prompt=result.prompt,
         challenge=None
         if ticket is None
         else ChallengeOut(
@@ -183,19 +169,20 @@ def enroll_at_kiosk(
     blobs = [_read(upload, state.settings.max_upload_bytes) for upload in images]
     # Decoded before the code is spent: a broken upload does not cost the resident's code.
     frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in blobs]
-    with state.face_turn(device.id):  # taken before the code is spent
+    # The device's turn and a pipeline are taken before the code is spent: a busy gate
+    # does not cost the resident's code.
+    with state.face_turn(device.id), state.pipelines.borrow() as pipeline:
         subject_id = state.store.accounts.redeem_signin_code(
             device.site_code, code, device_id=device.id
         )
-        with PIPELINE_LOCK:
-            ids = enroll_images(
-                state.store,
-                state.pipeline,
-                subject_id,
-                frames,
-                device_actor(device),
-                state.settings.max_image_pixels,
-            )
+        ids = enroll_images(
+            state.store,
+            pipeline,
+            subject_id,
+            frames,
+            device_actor(device),
+            state.settings.max_image_pixels,
+        )
     return KioskEnrollmentOut(enrolled=len(ids), subject_id=subject_id)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from facegate.api.deps import Resident, StoreDep, session_token
+from facegate.api.deps import Resident, State, StoreDep, session_token
 from facegate.api.routes.admin_scope import actor_of
 from facegate.api.schemas.consents import ConsentOut, ResidentConsentIn, WithdrawalOut
 from facegate.api.schemas.credentials import CredentialOut, IssuedCodeOut, PinIn
@@ -18,20 +18,24 @@ from facegate.api.schemas.subjects import SubjectOut
 from facegate.store.accounts import token_digest
 from facegate.store.records import ConsentMethod
 from facegate.store.schema import utcnow
+from facegate.store.site_reads import template_models
+from facegate.vision.engines import needs_reenrollment
 
 router = APIRouter(prefix="/api/v1/me", tags=["resident"])
 
 
 @router.get("", response_model=MeOut)
-def me(resident: Resident, store: StoreDep) -> MeOut:
+def me(resident: Resident, store: StoreDep, state: State) -> MeOut:
     """Role: the signed-in resident. My record, consents and credentials."""
     subject_id = resident.principal_id
     now = utcnow()
+    models = template_models(store, resident.site_code, subject_id).get(subject_id, frozenset())
     return MeOut(
         subject=SubjectOut.of(store.get_subject(subject_id)),
         consents=[ConsentOut.of(c, now) for c in store.consents.list(subject_id)],
         credentials=[CredentialOut.of(c) for c in store.credentials.list_for_subject(subject_id)],
         session_expires_at=resident.expires_at,
+        face_reenroll=needs_reenrollment(models, state.settings.engine),
     )
 
 

@@ -29,6 +29,11 @@ class DecisionOut(BaseModel):
     challenge: ChallengeOut | None = Field(
         default=None, description="set with reason challenge_required"
     )
+    prompt: str | None = Field(
+        default=None,
+        description="with an open gate: reenroll when the person was matched with an older "
+        "engine's templates and should enroll again",
+    )
     retry_after: int | None = Field(
         default=None,
         description="with reason too_many_tries: seconds before this PIN pad or resident "

@@ -87,7 +87,11 @@
   function showDecision(decision) {
     window.lastDecision = decision;
     window.decisionCount += 1;
-    showResult(decision.outcome, t("outcome_" + decision.outcome), reasonText(decision.reason));
+    // A person matched with an older engine's templates is asked to enroll again.
+    const reason = decision.prompt
+      ? reasonText(decision.reason) + " · " + t("prompt_" + decision.prompt)
+      : reasonText(decision.reason);
+    showResult(decision.outcome, t("outcome_" + decision.outcome), reason);
   }
 
   function showError(error) {

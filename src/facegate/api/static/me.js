@@ -28,6 +28,7 @@
       : t("consent_none");
     $("me-consent").dataset.state = subject.has_active_consent ? "given" : "none";
     $("me-templates").textContent = String(subject.template_count ?? 0);
+    $("me-reenroll").hidden = !me.face_reenroll;
     const credentials = items(me.credentials).filter((c) => c.status === "active");
     $("me-credentials").textContent = credentials.length
       ? credentials.map((c) => t("use_" + c.kind)).join(", ") : t("none");

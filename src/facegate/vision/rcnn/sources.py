@@ -12,7 +12,13 @@ from pathlib import Path
 
 from facegate.errors import DatasetError
 from facegate.vision.rcnn.annotations import AnnotatedImage, AnnotationFormat, read_annotations
-from facegate.vision.rcnn.pseudo import PSEUDO_MIN_SCORE, PseudoLabels, find_images, pseudo_label
+from facegate.vision.rcnn.pseudo import (
+    DEFAULT_TEACHER,
+    PseudoLabels,
+    Teacher,
+    find_images,
+    pseudo_label,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +68,12 @@ def gather(
     unlabelled: Sequence[Path] = (),
     *,
     unlabelled_limit: int | None = None,
-    min_score: float = PSEUDO_MIN_SCORE,
+    teacher: Teacher = DEFAULT_TEACHER,
+    min_score: float | None = None,
     on_image: Callable[[], None] | None = None,
 ) -> TrainingSet:
-    """Read every source; pseudo-label each unlabelled folder (``unlabelled_limit`` images each)."""
+    """Read every source; pseudo-label each unlabelled folder (``unlabelled_limit`` images
+    each) with ``teacher``, at its cuts unless ``min_score`` is given."""
     images: list[AnnotatedImage] = []
     counts: dict[str, int] = {}
     for source in sources:
@@ -79,7 +87,7 @@ def gather(
             if not folder.is_dir():
                 raise DatasetError(f"{folder}: not a folder of images")
             paths += find_images(folder, unlabelled_limit)
-        pseudo = pseudo_label(paths, min_score=min_score, on_image=on_image)
+        pseudo = pseudo_label(paths, teacher=teacher, min_score=min_score, on_image=on_image)
         counts["pseudo-labelled"] = len(pseudo.images)
         images += pseudo.images
     return TrainingSet(images, counts, pseudo)

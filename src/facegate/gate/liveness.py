@@ -1,19 +1,20 @@
 """Liveness in the gate decision: is the face in front of the camera a live person?
 
-Every face decision passes the passive check (:mod:`facegate.liveness.passive`) on the
-frame it matches. A gate whose level is ``passive_active`` also demands a challenge: the
-first frame that passes gets ``try_another`` / ``challenge_required`` with a random order of
-movements bound to a single-use nonce (:mod:`facegate.liveness.challenge`); the device then
-sends a short sequence doing them, checked by :mod:`facegate.liveness.active` (order,
-identity throughout, non-planar motion). A failure never locks anyone out: the answer is
-``try_another`` with the gate's non-face credentials. Outcome codes, never images or scores,
-go to the audit log.
+Every face decision at a gate passes the passive check (:mod:`facegate.liveness.passive`)
+on the frame it matches (only an operator's offline photo check may skip it, see
+:class:`~facegate.gate.request.LivenessDemand`). A gate whose level is ``passive_active``
+also demands a challenge: the first frame that passes gets ``try_another`` /
+``challenge_required`` with a random order of movements bound to a single-use nonce
+(:mod:`facegate.liveness.challenge`); the device then sends a short sequence doing them,
+checked by :mod:`facegate.liveness.active` (order, identity throughout, non-planar motion).
+A failure never locks anyone out: the answer is ``try_another`` with the gate's non-face
+credentials. Outcome codes, never images or scores, go to the audit log.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,7 +51,7 @@ class ChallengeAnswer:
 
 
 class LivenessCheck(Protocol):
-    """The two checks the decision engine asks for."""
+    """The two checks the face decider asks for."""
 
     def passive(self, image: RGBImage, box: Box) -> LivenessResult: ...
 
@@ -65,10 +66,19 @@ class LivenessCheck(Protocol):
 
 class GateLiveness:
     """The shipped checks: the registry's PAD model (loaded on first use) and the active
-    sequence check. Thread-safe; call :meth:`active` under the pipeline lock."""
+    sequence check. Thread-safe; :meth:`active` runs on a pipeline the caller borrowed.
 
-    def __init__(self, registry: ModelRegistry) -> None:
+    ``load_detector`` builds the PAD classifier (default ``PassiveDetector(registry)``);
+    the runtime passes one that records a refused model file as an incident.
+    """
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        load_detector: Callable[[], PassiveDetector] | None = None,
+    ) -> None:
         self._registry = registry
+        self._load_detector = load_detector or (lambda: PassiveDetector(registry))
         self._detector: PassiveDetector | None = None
         self._lock = threading.Lock()
 
@@ -76,7 +86,7 @@ class GateLiveness:
     def detector(self) -> PassiveDetector:
         with self._lock:
             if self._detector is None:
-                self._detector = PassiveDetector(self._registry)
+                self._detector = self._load_detector()
             return self._detector
 
     def passive(self, image: RGBImage, box: Box) -> LivenessResult:
