@@ -10,11 +10,14 @@ from fastapi.testclient import TestClient
 
 from facegate.cli.main import main
 from facegate.core.config import Engine
+from facegate.gate.decider import SAME_FACE_IOU
 from facegate.recognition import enroll_images
 from facegate.store import Store
 from facegate.store.site_reads import template_models
 from facegate.vision.engines import census, embedding_model
-from facegate.vision.pipeline import FacePipeline
+from facegate.vision.image import RGBImage
+from facegate.vision.pipeline import FacePipeline, Selection
+from facegate.vision.record import Box
 from tests.api.conftest import SITE, Setup
 from tests.api.gate_helpers import decide_face, kiosk_enroll, use_pipeline
 from tests.api.signin import API, bearer, resident_token
@@ -94,3 +97,18 @@ def test_engine_status_counts_who_must_re_enroll(
     out = capsys.readouterr().out
     assert '"to_reenroll": 1' in out
     assert '"engine": "sface"' in out
+
+
+def test_the_older_engine_only_matches_the_face_that_passed_the_checks(
+    client: TestClient, store: Store, setup: Setup, pipeline: FacePipeline, face_rgb: RGBImage
+) -> None:
+    """Quality and liveness were checked on the current engine's face: the older engine may
+    not pick another one (a photo held up beside a live face)."""
+    state = use_pipeline(client, pipeline)
+    decider = state.runtime.decider(store, state.settings.max_image_pixels)
+    checked = pipeline.subject(face_rgb, Selection.LARGEST).box
+    same = decider._legacy_face(Engine.DLIB, face_rgb, checked)
+    assert same is not None
+    assert same.box.iou(checked) >= SAME_FACE_IOU
+    elsewhere = Box(0.0, 0.0, 60.0, 60.0)
+    assert decider._legacy_face(Engine.DLIB, face_rgb, elsewhere) is None

@@ -26,7 +26,7 @@ from facegate.errors import (
     PolicyError,
 )
 from facegate.privacy.secrets import MAX_PIN_DIGITS, OTP_DIGITS, SecretHasher, is_trivial_pin
-from facegate.store import EMBEDDING_DIM, SiteInfo, Store, SubjectInfo, SubjectKind
+from facegate.store import EMBEDDING_DIM, SiteInfo, Store, SubjectInfo, SubjectKind, backoff
 from facegate.store.backoff import FREE_FAILURES, MAX_WAIT, wait_after
 from facegate.store.credentials import (
     MAX_ACTIVE_OTPS,
@@ -838,3 +838,35 @@ def test_every_reason_has_an_outcome() -> None:
     assert [r for r, o in OUTCOME_BY_REASON.items() if o is GateOutcome.OPEN] == [
         CredentialReason.OK
     ]
+
+
+@pytest.mark.rule("R-11")
+def test_pins_sent_at_once_for_one_number_are_not_all_checked(store: Store, gate: str) -> None:
+    """A wait started while a PIN was being hashed holds for it: the back-off is checked
+    again under the write lock, so a burst of guesses gets no more tries than a sequence."""
+    subject = _resident(store)
+    store.credentials.set_pin(subject.id, PIN, OPERATOR)
+    assert subject.resident_number is not None
+    number = subject.resident_number
+    checker = store.credentials
+    original = checker._pin_attempt
+    wrong = 0
+
+    def racing(*args: object, **kwargs: object) -> object:
+        attempt = original(*args, **kwargs)  # type: ignore[arg-type]
+        nonlocal wrong
+        # Meanwhile, other requests for the same number fail and start a wait.
+        while wrong < FREE_FAILURES:
+            wrong += 1
+            with store.transaction() as session:
+                site_id = store.get_site(SITE_CODE).id
+                backoff.record_failure(session, site_id, attempt.sources, utcnow())
+        return attempt
+
+    checker._pin_attempt = racing  # type: ignore[method-assign,assignment]
+    try:
+        decision = _by_number(store, number, PIN)
+    finally:
+        checker._pin_attempt = original  # type: ignore[method-assign]
+    assert decision.reason is CredentialReason.TOO_MANY_TRIES
+    assert not decision.opens

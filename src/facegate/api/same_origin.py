@@ -34,7 +34,8 @@ def _own_host(source: str, host: str) -> bool:
 
 def refusal(headers: dict[bytes, bytes]) -> str | None:
     """Why this state-changing request is refused, or None when it may go on."""
-    if headers.get(b"authorization", b"").lower().startswith(b"bearer "):
+    scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+    if scheme.lower() == b"bearer" and token.strip():  # as deps.bearer_token reads it
         return None
     cookies = headers.get(b"cookie", b"").decode("latin-1")
     has_session = any(part.strip().startswith(f"{SESSION_COOKIE}=") for part in cookies.split(";"))

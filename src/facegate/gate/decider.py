@@ -45,7 +45,11 @@ from facegate.store.site_reads import has_templates
 from facegate.vision.engines import embedding_model
 from facegate.vision.image import RGBImage
 from facegate.vision.pipeline import Selection
-from facegate.vision.record import Face, QualityReason
+from facegate.vision.record import Box, Face, QualityReason
+
+#: An older engine's detection is the checked face when their boxes overlap this much.
+SAME_FACE_IOU = 0.5
+
 
 #: What the decision's kind is in the audit detail (credential decisions name theirs).
 FACE_KIND = "face"
@@ -174,7 +178,7 @@ class FaceDecider:
             size = len(gallery.subject_ids)
             if found is not None:
                 return answer(GateOutcome.OPEN, FaceReason.OK, opened=found, gallery_subjects=size)
-            older = self._identify_legacy(request, frame, gallery.subject_ids)
+            older = self._identify_legacy(request, frame, face.box, gallery.subject_ids)
             if older is not None:
                 subject, engine = older
                 return answer(
@@ -188,7 +192,7 @@ class FaceDecider:
             if decided is Decision.MATCH:
                 return answer(GateOutcome.OPEN, FaceReason.OK, opened=claimed, claim=claim)
         elif claimed is not None and claim is ClaimStatus.NO_TEMPLATE:
-            old_engine = self._verify_legacy(request, claimed, frame)
+            old_engine = self._verify_legacy(request, claimed, frame, face.box)
             if old_engine is not None:
                 return answer(
                     GateOutcome.OPEN,
@@ -199,20 +203,22 @@ class FaceDecider:
                 )
         return answer(GateOutcome.DENY, FaceReason.NOT_RECOGNIZED, claim=claim)
 
-    def _legacy_face(self, engine: Engine, frame: RGBImage) -> Face | None:
-        """The frame's subject through an older engine's pipeline (computed only when
-        someone can only be matched with it)."""
+    def _legacy_face(self, engine: Engine, frame: RGBImage, checked: Box) -> Face | None:
+        """The face that passed quality and liveness (``checked``, the current engine's
+        box), through an older engine's pipeline: only its detection that overlaps that box,
+        never another face it may prefer (a photo held up beside a live face)."""
         if self.legacy is None:
             return None
         with self.legacy.borrow(engine) as pipeline:
-            try:
-                face = pipeline.subject(frame, Selection.LARGEST)
-            except FaceError:
+            faces, _ = pipeline.detect(frame)
+            same = [f for f in faces if f.box.iou(checked) >= SAME_FACE_IOU]
+            if not same:
                 return None
+            face = pipeline.complete(frame, max(same, key=lambda f: f.box.iou(checked)))
         return face if face.embedding is not None else None
 
     def _identify_legacy(
-        self, request: FaceRequest, frame: RGBImage, on_current: tuple[str, ...]
+        self, request: FaceRequest, frame: RGBImage, checked: Box, on_current: tuple[str, ...]
     ) -> tuple[str, Engine] | None:
         """1:N among the people with no template of the current engine, engine by engine."""
         if self.legacy is None:
@@ -226,7 +232,7 @@ class FaceDecider:
             ).excluding(on_current)
             if not len(gallery):
                 continue
-            face = self._legacy_face(engine, frame)
+            face = self._legacy_face(engine, frame, checked)
             if face is None or face.embedding is None:
                 continue
             found = self.matcher.identify(face.embedding, gallery, model, request.operating_point)
@@ -234,7 +240,9 @@ class FaceDecider:
                 return found, engine
         return None
 
-    def _verify_legacy(self, request: FaceRequest, claimed: str, frame: RGBImage) -> Engine | None:
+    def _verify_legacy(
+        self, request: FaceRequest, claimed: str, frame: RGBImage, checked: Box
+    ) -> Engine | None:
         """1:1 with the claimed subject's older templates when they have no current ones."""
         if self.legacy is None:
             return None
@@ -243,7 +251,7 @@ class FaceDecider:
             claim, templates = self._claim(request, claimed, model)
             if claim is not ClaimStatus.MATCHABLE:
                 continue
-            face = self._legacy_face(engine, frame)
+            face = self._legacy_face(engine, frame, checked)
             if face is None or face.embedding is None:
                 continue
             point = request.operating_point

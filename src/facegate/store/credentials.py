@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -360,6 +360,11 @@ class Credentials(StoreModule):
             if not _accepts(gate, credential_kind):
                 finding = _Finding(CredentialReason.GATE_DOES_NOT_ACCEPT)
             elif attempt is not None and subject_id is not None:
+                # Checked again under the write lock: PINs sent at once for one number all
+                # passed the first check before any of them was counted.
+                running = backoff.blocked_until(session, attempt.sources, now)
+                if attempt.blocked_until is None and running is not None:
+                    attempt = replace(attempt, blocked_until=running)
                 finding = _decide_pin(session, gate, subject_id, attempt, now)
                 if finding.reason is CredentialReason.WRONG_PIN:
                     backoff.record_failure(session, gate.site_id, attempt.sources, now)

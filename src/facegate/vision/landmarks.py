@@ -56,10 +56,7 @@ def hog_box_near(image: RGBImage, box: Box, hog: HogDetector) -> Box:
 
 def _overlap(crop_box: Box, box: Box, dx: int, dy: int) -> float:
     """Intersection over union of a box found in a crop at (dx, dy) with ``box``."""
-    a = Box(crop_box.x1 + dx, crop_box.y1 + dy, crop_box.x2 + dx, crop_box.y2 + dy)
-    inter = Box(max(a.x1, box.x1), max(a.y1, box.y1), min(a.x2, box.x2), min(a.y2, box.y2))
-    union = a.area + box.area - inter.area
-    return inter.area / union if union > 0 else 0.0
+    return Box(crop_box.x1 + dx, crop_box.y1 + dy, crop_box.x2 + dx, crop_box.y2 + dy).iou(box)
 
 
 class FivePointLandmarker:

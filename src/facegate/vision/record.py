@@ -46,6 +46,15 @@ class Box:
         """From dlib's ``rectangle``, whose right and bottom edges are inclusive."""
         return cls(rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1)
 
+    def iou(self, other: Box) -> float:
+        """Intersection over union with ``other`` (0 when they do not overlap)."""
+        inter = Box(
+            max(self.x1, other.x1), max(self.y1, other.y1),
+            min(self.x2, other.x2), min(self.y2, other.y2),
+        )  # fmt: skip
+        union = self.area + other.area - inter.area
+        return inter.area / union if union > 0 else 0.0
+
     def scaled(self, factor: float) -> Box:
         return Box(self.x1 * factor, self.y1 * factor, self.x2 * factor, self.y2 * factor)
 
