@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from facegate.errors import StoreError
 from facegate.store.audit import AuditReport, check_key_matches, verify_audit_chain
 from facegate.store.crypto import SiteKey
+from facegate.store.engine import fsync_path
 from facegate.store.migrate import AfterUpgrade
 from facegate.store.schema import AuditEvent, AuditHead, utcnow
 
@@ -118,11 +119,7 @@ def write_receipt(path: Path, site_key: SiteKey, last_id: int, last_hash: str) -
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_path(path.parent)
 
 
 def receipt_mismatch(session: Session, receipt: HeadReceipt) -> ReceiptMismatch | None:

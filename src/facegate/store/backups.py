@@ -47,7 +47,13 @@ from facegate.errors import (
 from facegate.store.audit import AuditAction, check_key_matches, verify_audit_chain
 from facegate.store.audit_anchor import seal_after_upgrade
 from facegate.store.crypto import load_site_key
-from facegate.store.engine import BUSY_TIMEOUT_MS, make_engine, prepare_sqlite_file, sqlite_path
+from facegate.store.engine import (
+    BUSY_TIMEOUT_MS,
+    fsync_path,
+    make_engine,
+    prepare_sqlite_file,
+    sqlite_path,
+)
 from facegate.store.migrate import alembic_config, current_revision, upgrade_to_head
 from facegate.store.module import StoreModule
 from facegate.store.reconcile import RESTORE_MARKER
@@ -88,9 +94,9 @@ class Backups(StoreModule):
                 src.backup(dst)
                 # One self-contained file: no -wal beside it to forget when copying it away.
                 dst.execute("PRAGMA journal_mode = DELETE")
-            _fsync(tmp)
+            fsync_path(tmp)
             os.replace(tmp, path)
-            _fsync(directory)
+            fsync_path(directory)
         except (OSError, sqlite3.Error) as exc:
             _remove(tmp)
             raise StoreError(f"backup failed: {exc}") from exc
@@ -285,14 +291,6 @@ def _remove(path: Path) -> None:
     for suffix in ("", *_SIDE_FILES):
         with suppress(OSError):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sha256(path: Path) -> str:

@@ -99,3 +99,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # the same audit_head and one failing at COMMIT: the hash chain stays serial.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file or a directory (after ``os.replace``, the directory entry) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

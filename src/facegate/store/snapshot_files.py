@@ -15,6 +15,7 @@ from pathlib import Path
 
 from facegate.core.config import Settings
 from facegate.errors import FileSystemError, IntegrityViolationError, NotFoundError
+from facegate.store.engine import fsync_path
 
 SNAPSHOT_DIR = "snapshots"
 SNAPSHOT_SUFFIX = ".fgsnap"
@@ -47,7 +48,7 @@ def write_snapshot_file(settings: Settings, snapshot_id: str, blob: bytes) -> Pa
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(directory)
+        fsync_path(directory)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise FileSystemError(f"cannot write kept frame {snapshot_id}: {exc}") from exc
@@ -90,11 +91,3 @@ def remove_stray_files(settings: Settings, keep: set[str]) -> int:
             entry.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
