@@ -15,6 +15,7 @@ from facegate.demo import (
     DEMO_ACTOR,
     DEMO_CONTACT,
     DEMO_GATE,
+    DEMO_GATE_LIVENESS,
     DEMO_NOTICE_VERSION,
     DEMO_OPERATOR,
     DEMO_SITE,
@@ -59,7 +60,7 @@ def prepare_demo_service(store: Store, settings: Settings) -> DemoAccess:
         store.gates.configure(
             DEMO_SITE, DEMO_GATE, "Main gate / 小区大门",
             accepts_face=True, accepts_card=True, accepts_pin=True, accepts_otp=True,
-            actor=DEMO_ACTOR,
+            liveness=DEMO_GATE_LIVENESS, actor=DEMO_ACTOR,
         )  # fmt: skip
     password = None
     given = settings.admin_password.get_secret_value() if settings.admin_password else None

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from facegate.api.app import create_app
 from facegate.core.config import Settings
 from facegate.store import Store
+from facegate.store.records import LivenessLevel
 from tests.store.conftest import _no_facegate_env, settings, store
 from tests.store.helpers import OPERATOR, ready_site
 
@@ -24,7 +25,11 @@ OTHER_SITE = "north-gate"
 
 @dataclass(frozen=True)
 class Setup:
-    """A ready site with a face-and-card gate, an administrator and a gate device."""
+    """A ready site with a face-and-card gate, an administrator and a gate device.
+
+    The gate is ``passive`` (named, not the default): these tests are about recognition and
+    the routes; a challenge is tested where a test asks for one (``test_liveness_decisions``).
+    """
 
     admin_user: str
     device_key: str
@@ -38,7 +43,7 @@ def setup(store: Store) -> Setup:
         store.gates.configure(
             code, "main", "Main gate",
             accepts_face=True, accepts_card=True, accepts_pin=True, accepts_otp=True,
-            actor=OPERATOR,
+            liveness=LivenessLevel.PASSIVE, actor=OPERATOR,
         )  # fmt: skip
         store.accounts.create_admin(code, f"admin@{code}", ADMIN_PASSWORD, actor=OPERATOR)
     device = store.devices.register(SITE, "Kiosk 1", ["main"], actor=OPERATOR)

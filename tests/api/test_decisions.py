@@ -32,8 +32,12 @@ from tests.store.helpers import OPERATOR, consented_subject
 ALL_ALTERNATIVES = ["card", "pin", "otp"]
 
 
-def _assert_decision(body: dict[str, object], outcome: str, reason: str) -> None:
-    assert set(body) == DECISION_KEYS
+def _assert_decision(
+    body: dict[str, object], outcome: str, reason: str, check: str | None = None
+) -> None:
+    """``check``: the liveness check a ``liveness_failed`` answer names (no other key)."""
+    assert set(body) == DECISION_KEYS | ({"check"} if check is not None else set())
+    assert body.get("check") == check
     assert body["outcome"] == outcome
     assert body["reason"] == reason
     assert isinstance(body["decision_id"], int)
@@ -134,7 +138,8 @@ class _Refuses:
         raise AssertionError("a passive gate sends no challenge")
 
 
-def test_failed_liveness_asks_for_another_credential(
+@pytest.mark.rule("R-08", "R-27")
+def test_failed_liveness_asks_for_another_credential_and_names_the_check(
     face_client: TestClient, store: Store, setup: Setup, face_png: bytes
 ) -> None:
     subject = enrolled_resident(face_client, store, setup.device_key, face_png, SITE)
@@ -142,13 +147,17 @@ def test_failed_liveness_asks_for_another_credential(
     hook: LivenessCheck = refuses
     face_client.app.dependency_overrides[liveness_check] = lambda: hook  # type: ignore[attr-defined]
     response = decide_face(face_client, setup.device_key, face_png, subject.id)
-    _assert_decision(response.json(), "try_another", "liveness_failed")
+    # Which check refused (a code), never its outcome's detail or a score.
+    _assert_decision(response.json(), "try_another", "liveness_failed", check="passive")
+    assert "screen_replay" not in response.text
+    assert not re.search(r"\d\.\d{3,}", response.text), "no float leaves the server"
     assert len(refuses.boxes) == 1
     assert refuses.boxes[0].width > 60
     event = next(
         e for e in store.audit_events(subject.id) if e.action == AuditAction.DECISION_VERIFY
     )
     assert event.detail["liveness"] == "screen_replay"
+    assert (event.detail["reason"], event.detail["check"]) == ("liveness_failed", "passive")
 
 
 def test_card_pin_and_one_time_code(client: TestClient, store: Store, setup: Setup) -> None:

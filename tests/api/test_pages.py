@@ -3,6 +3,7 @@ the consent box that is never pre-ticked (R-02). The browser suite drives them f
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from facegate.api.i18n import LANGUAGE_COOKIE, STRINGS, choose_language
 from facegate.api.routes.pages import CONTENT_SECURITY_POLICY
+from facegate.gate.outcome import FailedCheck
 from facegate.store.notices import Language
 
 PAGES = ("/", "/admin", "/me", "/kiosk")
@@ -63,6 +65,21 @@ def test_static_files_are_served(client: TestClient, name: str) -> None:
     response = client.get(f"/static/{name}")
     assert response.status_code == 200
     assert len(response.content) > 100
+
+
+@pytest.mark.parametrize(("lang", "index"), [("zh", 0), ("en", 1)])
+def test_the_kiosk_has_words_for_every_failed_check(
+    client: TestClient, lang: str, index: int
+) -> None:
+    """A ``liveness_failed`` answer's ``check`` is shown under its reason, in the page's
+    language; the words name the check, never a score."""
+    html = client.get(f"/kiosk?lang={lang}").text
+    assert 'id="result-check"' in html
+    for check in FailedCheck:
+        words = STRINGS[f"check_{check.value}"][index]
+        assert json.dumps(words)[1:-1] in html  # in the page's string table, for kiosk.js
+        assert not re.search(r"\d", words)
+    assert '"check_" + check' in client.get("/static/kiosk.js").text
 
 
 def test_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:

@@ -25,6 +25,7 @@ from facegate.api.app import create_app
 from facegate.core.config import Environment, Settings
 from facegate.fixtures import astronaut, write_y4m
 from facegate.store import Store
+from facegate.store.records import LivenessLevel
 from tests.store.helpers import OPERATOR, ready_site
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -123,17 +124,20 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    """A ready site (notice, assessment, gate ``main`` taking face/card/PIN/code, an admin and
-    a gate device) served on ``http://127.0.0.1:<free port>`` for the whole session."""
+    """A ready site (notice, assessment, gate ``main`` taking face/card/PIN/code at the passive
+    level, an admin and a gate device) served on ``http://127.0.0.1:<free port>`` for the
+    whole session."""
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("facegate") / "data", env=Environment.DEVELOPMENT
     )
     with Store.open(settings) as store:
         ready_site(store, SITE, "Sunny Garden")
+        # Passive, not the default challenge: the journey's fake camera is a still photo.
+        # The default level has its own tests (test_photo_attack, test_challenge).
         store.gates.configure(
             SITE, GATE, "Main gate",
             accepts_face=True, accepts_card=True, accepts_pin=True, accepts_otp=True,
-            actor=OPERATOR,
+            liveness=LivenessLevel.PASSIVE, actor=OPERATOR,
         )  # fmt: skip
         store.accounts.create_admin(SITE, ADMIN_USER, ADMIN_PASSWORD, actor=OPERATOR)
         device = store.devices.register(SITE, "Kiosk 1", [GATE], actor=OPERATOR)

@@ -161,3 +161,24 @@ def test_weak_or_missing_pin_is_a_typed_error(
         )
         if typed.strip():
             assert typed.strip() not in body["error"]["message"]
+
+
+def test_a_new_gate_asks_for_the_challenge_unless_passive_is_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, subject_id: str
+) -> None:
+    # The fixture's "north" gate was configured without naming a level.
+    code, body = run(capsys, monkeypatch, "gate", "list")
+    assert code == 0
+    assert [(g["code"], g["liveness"]) for g in body["gates"]] == [("north", "passive_active")]
+    code, body = run(
+        capsys, monkeypatch,
+        "gate", "configure", "side", "--name", "Side gate", "--face", "--liveness", "passive",
+    )  # fmt: skip
+    assert (code, body["gate"]["liveness"]) == (0, "passive")
+    code, _ = run(
+        capsys, monkeypatch,
+        "gate", "configure", "side", "--name", "Side gate", "--face", "--liveness", "blink",
+    )  # fmt: skip
+    assert code == 2  # a usage error: the level is not one of the choices
+    code, body = run(capsys, monkeypatch, "gate", "list")
+    assert [g["liveness"] for g in body["gates"]] == ["passive_active", "passive"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from facegate.cli.main import main
+from facegate.demo import DEMO_GATE, DEMO_SITE
 from facegate.fixtures import SHARED_DATA_ENV
 
 
@@ -26,6 +27,10 @@ def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     # A second run reuses the site and still behaves the same.
     assert main(["--json", "demo"]) == 0
     capsys.readouterr()
+    # The demo's gate asks a face for the challenge of movements, as a new gate does.
+    assert main(["--json", "gate", "list", "--site", DEMO_SITE]) == 0
+    gates = json.loads(capsys.readouterr().out)["gates"]
+    assert [(g["code"], g["liveness"]) for g in gates] == [(DEMO_GATE, "passive_active")]
 
 
 def test_demo_uses_shared_people_when_present(

@@ -1,4 +1,5 @@
-"""Challenge tickets: random orders, single use, expiry, binding to device and gate."""
+"""Challenge tickets: random orders, single use, expiry, binding to device and gate (a
+wrong device is refused without spending the right one's ticket)."""
 
 from __future__ import annotations
 
@@ -137,10 +138,38 @@ def test_expired_tickets_are_purged_on_issue(issuer: ChallengeIssuer, clock: Fak
 
 
 @pytest.mark.parametrize(("device", "gate"), [("dev-2", "main"), ("dev-1", "side"), ("", "")])
-def test_mismatch_consumes_the_ticket(issuer: ChallengeIssuer, device: str, gate: str) -> None:
+def test_a_mismatch_is_refused_and_leaves_the_ticket_to_its_device(
+    issuer: ChallengeIssuer, clock: FakeClock, device: str, gate: str
+) -> None:
     ticket = issuer.issue("dev-1", "main")
-    assert _refused(issuer, ticket.nonce, device, gate) == "nonce_mismatch"
+    for _ in range(3):  # however often the wrong device tries
+        assert _refused(issuer, ticket.nonce, device, gate) == "nonce_mismatch"
+    assert len(issuer) == 1
+    clock.now += 29.9
+    assert issuer.redeem(ticket.nonce, "dev-1", "main") == ticket
+    # Once redeemed, the wrong device is told what anyone is: no such challenge.
+    assert _refused(issuer, ticket.nonce, device, gate) == "unknown_nonce"
+
+
+def test_a_mismatch_on_an_expired_ticket_says_mismatch_and_spends_nothing(
+    issuer: ChallengeIssuer, clock: FakeClock
+) -> None:
+    ticket = issuer.issue("dev-1", "main")
+    clock.now += 30.0
+    # The wrong device learns nothing of the ticket's timing.
+    assert _refused(issuer, ticket.nonce, "dev-2", "main") == "nonce_mismatch"
+    assert _refused(issuer, ticket.nonce, "dev-1", "main") == "expired_nonce"
     assert _refused(issuer, ticket.nonce, "dev-1", "main") == "unknown_nonce"
+
+
+def test_a_mismatch_does_not_count_against_the_devices_outstanding_tickets(
+    clock: FakeClock,
+) -> None:
+    issuer = ChallengeIssuer(clock=clock, rng=random.Random(0), max_outstanding_per_device=1)
+    ticket = issuer.issue("dev-1", "main")
+    assert _refused(issuer, ticket.nonce, "dev-2", "main") == "nonce_mismatch"
+    issuer.issue("dev-2", "main")  # dev-2's own ticket does not push out dev-1's
+    assert issuer.redeem(ticket.nonce, "dev-1", "main") == ticket
 
 
 def test_oldest_ticket_of_a_device_is_dropped(clock: FakeClock) -> None:
@@ -179,6 +208,39 @@ def test_concurrent_redeem_succeeds_exactly_once(issuer: ChallengeIssuer) -> Non
     for thread in threads:
         thread.join()
     assert sorted(wins) == sorted(t.nonce for t in tickets)
+
+
+def _race(issuer: ChallengeIssuer, nonce: str, devices: list[str]) -> tuple[list[str], list[str]]:
+    """Every device redeems ``nonce`` at once: (the winners, the refusals' codes)."""
+    wins: list[str] = []
+    codes: list[str] = []
+    barrier = threading.Barrier(len(devices))
+
+    def attempt(device: str) -> None:
+        barrier.wait()
+        try:
+            wins.append(issuer.redeem(nonce, device, "main").device_id)
+        except ChallengeError as exc:
+            codes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt, args=(d,)) for d in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return wins, codes
+
+
+def test_the_right_device_wins_against_concurrent_wrong_devices(
+    issuer: ChallengeIssuer,
+) -> None:
+    devices = ["dev-1", "dev-2", "dev-3", "dev-4", "dev-5"]
+    for _ in range(20):
+        wins, codes = _race(issuer, issuer.issue("dev-1", "main").nonce, devices)
+        assert wins == ["dev-1"]
+        # Before the redeem a wrong device hears "mismatch", after it "unknown".
+        assert len(codes) == len(devices) - 1
+        assert set(codes) <= {"nonce_mismatch", "unknown_nonce"}
 
 
 @pytest.mark.parametrize(

@@ -34,8 +34,9 @@ def shipped() -> PassiveDetector:
 def test_feature_vector_has_the_documented_length_and_is_finite() -> None:
     spec = FeatureSpec()
     vector = pad_features(astronaut(), ASTRONAUT_FACE, spec)
-    # 2 crops x (6 channels x 2 radii x 59 nri-uniform bins + 10 bands)
-    assert spec.length == 2 * (6 * 2 * 59 + 10) == vector.shape[0]
+    # 2 crops x (6 channels x 2 radii x 59 nri-uniform bins + 10 bands), then the detail
+    # crop's 16 bands and 3 x 16 HSV bins, the medium's 68 statistics and 2 x 47 spectra
+    assert spec.length == 2 * (6 * 2 * 59 + 10) + 16 + 3 * 16 + 68 + 94 == vector.shape[0]
     assert np.all(np.isfinite(vector))
 
 
@@ -96,3 +97,13 @@ def test_scores_are_probabilities_and_a_camera_photo_of_a_person_passes(
     result = shipped.check(astronaut(), ASTRONAUT_FACE)
     assert result.passed
     assert result.reason is PassiveReason.BONA_FIDE
+
+
+def test_a_first_model_spec_without_detail_features_still_reads() -> None:
+    """The first model's file had no detail crop: its spec keeps the 1,436 features."""
+    raw = FeatureSpec().to_dict()
+    for key in ("detail_side", "detail_bands", "colour_bins", "medium"):
+        raw.pop(key)
+    spec = FeatureSpec.from_dict(raw)
+    assert spec.length == 2 * (6 * 2 * 59 + 10)
+    assert pad_features(astronaut(), ASTRONAUT_FACE, spec).shape == (spec.length,)

@@ -10,6 +10,7 @@ import pytest
 
 from facegate.errors import InvalidRecordError, NotFoundError, PolicyError
 from facegate.store import SiteInfo, Store
+from facegate.store.gates import DEFAULT_LIVENESS
 from facegate.store.records import CredentialKind, GateInfo, LivenessLevel
 
 from .helpers import OPERATOR, SITE_CODE
@@ -42,7 +43,7 @@ def test_configure_creates_then_updates(
     assert (created.site_code, created.code, created.name) == (SITE_CODE, "north", "North gate")
     assert (created.accepts_face, created.accepts_card, created.accepts_pin) == (True, True, True)
     assert created.accepts_otp is True
-    assert created.liveness is LivenessLevel.PASSIVE
+    assert created.liveness is LivenessLevel.PASSIVE_ACTIVE
 
     updated = store.gates.configure(
         SITE_CODE,
@@ -52,7 +53,7 @@ def test_configure_creates_then_updates(
         accepts_card=True,
         accepts_pin=False,
         accepts_otp=False,
-        liveness=LivenessLevel.PASSIVE_ACTIVE,
+        liveness=LivenessLevel.PASSIVE,
         actor=OPERATOR,
     )
     assert updated.id == created.id
@@ -61,7 +62,7 @@ def test_configure_creates_then_updates(
     assert updated.accepts(CredentialKind.CARD) is True
     assert updated.accepts(CredentialKind.PIN) is False
     assert updated.accepts(CredentialKind.OTP) is False
-    assert updated.liveness is LivenessLevel.PASSIVE_ACTIVE
+    assert updated.liveness is LivenessLevel.PASSIVE
 
     store.gates.configure(
         SITE_CODE, "east", "East door", accepts_face=False, **ALL_NON_FACE, actor=OPERATOR
@@ -75,8 +76,35 @@ def test_configure_creates_then_updates(
         ("east", True),
     ]
     assert events[1]["accepts_pin"] is False
-    assert events[1]["liveness"] == "passive_active"
+    assert [e["liveness"] for e in events] == ["passive_active", "passive", "passive_active"]
     assert store.verify_audit().ok
+
+
+def test_a_new_gate_asks_for_the_challenge_unless_passive_is_named(
+    store: Store, site: SiteInfo, raw_db: sqlite3.Connection
+) -> None:
+    assert DEFAULT_LIVENESS is LivenessLevel.PASSIVE_ACTIVE
+    secure = store.gates.configure(
+        SITE_CODE, "north", "North", accepts_face=True, **ALL_NON_FACE, actor=OPERATOR
+    )
+    assert secure.liveness is LivenessLevel.PASSIVE_ACTIVE
+    named = store.gates.configure(
+        SITE_CODE, "south", "South", accepts_face=True, **ALL_NON_FACE,
+        liveness="passive", actor=OPERATOR,
+    )  # fmt: skip
+    assert named.liveness is LivenessLevel.PASSIVE
+    assert store.gates.get(SITE_CODE, "south").liveness is LivenessLevel.PASSIVE
+    # Configuring a gate replaces its level too: left out, it is the secure default again.
+    again = store.gates.configure(
+        SITE_CODE, "south", "South", accepts_face=True, **ALL_NON_FACE, actor=OPERATOR
+    )
+    assert again.liveness is LivenessLevel.PASSIVE_ACTIVE
+    levels = [(e["gate"], e["liveness"]) for e in _gate_events(raw_db)]
+    assert levels == [
+        ("north", "passive_active"),
+        ("south", "passive"),
+        ("south", "passive_active"),
+    ]
 
 
 @pytest.mark.rule("R-10")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from facegate.gate import FaceDecision
+from facegate.gate.outcome import FailedCheck
 from facegate.gate.request import device_actor
 from facegate.liveness.challenge import ChallengeTicket
 from facegate.store import Store
@@ -51,6 +52,8 @@ class GateDecision:
     retry_after: int | None = None
     #: What the person at the gate is asked to do next (``reenroll``), if anything.
     prompt: Prompt | None = None
+    #: With reason ``liveness_failed``: which check refused the face (never a score).
+    check: FailedCheck | None = None
 
 
 def alternatives(gate: GateInfo) -> tuple[CredentialKind, ...]:
@@ -105,4 +108,5 @@ def face_answer(decision: FaceDecision, gate: GateInfo) -> GateDecision:
         subject_id=decision.subject_id,
         challenge=decision.challenge,
         prompt=Prompt.REENROLL if decision.reenroll else None,
+        check=decision.failed_check,
     )

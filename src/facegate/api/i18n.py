@@ -256,6 +256,19 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Liveness check failed: please use another way in below",
     ),
     "reason_challenge_required": ("请按提示做动作", "Please follow the prompts"),
+    # Which liveness check refused the face (a decision's ``check``), under its reason.
+    "check_passive": (
+        "未通过：画面活体检测（摄像头未能确认是真人）",
+        "Not passed: the live-face check (the camera could not confirm a live person)",
+    ),
+    "check_active": (
+        "未通过：动作检测（未按提示转头或靠近）",
+        "Not passed: the movement check (the movements were not done as asked)",
+    ),
+    "check_challenge": (
+        "未通过：动作检测已超时或失效，可以重试",
+        "Not passed: the movement check timed out or is no longer valid; you can try again",
+    ),
     "step_baseline": ("请正视摄像头，保持不动", "Look at the camera and hold still"),
     "step_turn_left": ("请向左转头", "Turn your head to your left"),
     "step_turn_right": ("请向右转头", "Turn your head to your right"),

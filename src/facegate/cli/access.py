@@ -17,6 +17,7 @@ from rich.table import Table
 
 from facegate.cli.context import get
 from facegate.store.credentials import DEFAULT_OTP_TTL
+from facegate.store.gates import DEFAULT_LIVENESS
 from facegate.store.records import CredentialKind, GateOutcome, LivenessLevel
 
 gate_app = typer.Typer(help="Gates (doors) and the credentials each accepts.", no_args_is_help=True)
@@ -53,8 +54,11 @@ def gate_configure(
     pin: Annotated[bool, typer.Option("--pin/--no-pin", help="Accept PINs.")] = True,
     otp: Annotated[bool, typer.Option("--otp/--no-otp", help="Accept one-time codes.")] = True,
     liveness: Annotated[
-        LivenessLevel, typer.Option(help="Liveness a face needs here.")
-    ] = LivenessLevel.PASSIVE,
+        LivenessLevel,
+        typer.Option(
+            help="Liveness a face needs here: passive_active adds a challenge of movements."
+        ),
+    ] = DEFAULT_LIVENESS,
 ) -> None:
     """Create a gate or set exactly what it accepts. A face-only gate is refused (R-10)."""
     context = get(ctx)

@@ -9,22 +9,34 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from facegate.bench.pad import run_pad_bench
+from facegate.bench.pad import LABELS_FILE, PadBenchResult, run_pad_bench
 from facegate.bench.report import atomic_write, require_plotting
 from facegate.cli.bench import bench_app
 from facegate.cli.context import get, progress_bar
+from facegate.liveness.corpus import build_corpus
 from facegate.liveness.features import FeatureSpec
 from facegate.liveness.pad_metrics import markdown_table
 from facegate.liveness.passive import PAD_MODEL
-from facegate.liveness.training import DEFAULT_C, extract, fit, read_samples, require_training
-from facegate.models.registry import sha256_of
-from facegate.vision.detect import HogDetector
+from facegate.liveness.training import (
+    DEFAULT_C,
+    Presentation,
+    extract,
+    fit,
+    read_samples,
+    require_training,
+)
+from facegate.models.registry import ModelRegistry, sha256_of
+from facegate.vision.yunet import YunetDetector
 
 liveness_app = typer.Typer(help="Liveness: the passive PAD model.", no_args_is_help=True)
 
 DatasetArg = Annotated[
     Path,
-    typer.Argument(help="PAD folder with labels.csv: path,label (live/spoof),attack_type,subject."),
+    typer.Argument(
+        help="A data root like ../shared/data (the development corpus: LFW, deepface and "
+        "NUAA with synthetic attacks), or one PAD folder with labels.csv: "
+        "path,label (live/spoof),attack_type,subject."
+    ),
 ]
 
 
@@ -44,18 +56,22 @@ def train(
     """
     context = get(ctx)
     require_training()
-    samples = read_samples(dataset)
+    samples: list[Presentation] = (
+        list(read_samples(dataset))
+        if (dataset / LABELS_FILE).is_file()
+        else list(build_corpus(dataset))
+    )
     spec = FeatureSpec()
     with progress_bar(context) as progress:
         task = progress.add_task("features", total=len(samples))
-        data = extract(samples, HogDetector(), spec, lambda: progress.advance(task))
+        data = extract(samples, _detector(), spec, lambda: progress.advance(task))
     metadata: dict[str, object] = {
         "trained_on": dataset.resolve().name,
         "presentations": len(data.samples),
         "no_face": len(data.missed),
         "subjects": len(set(data.subjects.tolist())),
         "c": c,
-        "command": shlex.join(["facegate", "liveness", "train", dataset.name, "--c", str(c)]),
+        "command": shlex.join(["facegate", "liveness", "train", str(dataset), "--c", str(c)]),
     }
     model = fit(data.features, data.bona_fide, spec, c, metadata)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -89,13 +105,14 @@ def bench_pad(
         require_plotting()
     out.mkdir(parents=True, exist_ok=True)
     with progress_bar(context) as progress:
-        result = run_pad_bench(dataset, HogDetector(), out, smoke, progress, plot)
+        result = run_pad_bench(dataset, _detector(), out, smoke, progress, plot)
     lines = [
         f"{result.dataset}: {result.subjects} subjects, presentations {result.presentations}, "
         f"no face found {result.no_face or 0}",
         "",
-        markdown_table(result.report),
     ]
+    lines += _cross_domain_lines(result)
+    lines.append(markdown_table(result.report))
     if result.smoke:
         lines += ["", "Shipped model on the smoke set:"]
         lines += [
@@ -108,6 +125,28 @@ def bench_pad(
         f"wrote {result.json_path}" + (f" and {result.det_png}" if result.det_png else ""),
     ]
     context.emit({"pad": result}, escape("\n".join(lines)))
+
+
+def _detector() -> YunetDetector:
+    """The gate's detector: the model is trained and measured on the boxes it will get."""
+    return YunetDetector(ModelRegistry.default())
+
+
+def _cross_domain_lines(result: PadBenchResult) -> list[str]:
+    cross = result.cross_domain
+    if cross is None:
+        return ["Leave one subject out:"]
+    lines = []
+    if cross.nuaa is not None:
+        lines += ["NUAA, each person left out (real prints):", markdown_table(cross.nuaa)]
+    lines.append("Cameras left out of training (BPCER on their original photos; APCER):")
+    for held in cross.cameras:
+        apcer = ", ".join(f"{name} {rate}" for name, rate in held.apcer.items())
+        lines.append(f"  {held.held_out}: BPCER {held.bpcer}; APCER {apcer}")
+    lines.append("Synthetic species left out of training (APCER, people unseen too):")
+    lines += [f"  {name}: {rate}" for held in cross.species for name, rate in held.apcer.items()]
+    lines += ["", "All presentations, 5 folds of people:"]
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -3,9 +3,10 @@
 Below both the gate API and the CLI. The rules, in order; the first that refuses answers:
 
 1. a gate device's gate takes faces, else ``try_another`` / ``gate_does_not_accept``;
-2. a challenge answer's nonce redeems for this device and gate and its frames pass the
-   active check (order, same person, non-planar motion), else ``liveness_failed``; any
-   other presentation shows a face (the largest one), else ``try_another`` / ``no_face``;
+2. a challenge answer's nonce redeems for this device and gate (another device's answer
+   is refused without spending it) and its frames pass the active check (order, same
+   person, non-planar motion), else ``liveness_failed``; any other presentation shows a
+   face (the largest one), else ``try_another`` / ``no_face``;
 3. the face passes the quality gate, else ``try_another`` / ``poor_quality``;
 4. the passive presentation-attack check passes on the frame that is matched, else
    ``try_another`` / ``liveness_failed`` (skipped only for an operator's photo check);
@@ -15,9 +16,13 @@ Below both the gate API and the CLI. The rules, in order; the first that refuses
    someone without templates of the current engine is matched with an older engine's
    (its embedding computed only then), and the answer asks them to enroll again.
 
+A ``liveness_failed`` answer names the check that refused the face (:class:`FailedCheck`:
+``passive``, ``active`` or ``challenge``), for the kiosk's words.
+
 Every decision writes exactly one ``decision.identify`` or ``decision.verify`` audit event
-(gate and device if any, reason, liveness outcome, quality reasons, operating point), never
-a score or a template, and neither does the :class:`FaceDecision` it returns.
+(gate and device if any, reason, the failed check, liveness outcome, quality reasons,
+operating point), never a score or a template, and neither does the :class:`FaceDecision`
+it returns.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from facegate.gate.frames import decode_frame
 from facegate.gate.legacy import LegacyPipelines
 from facegate.gate.liveness import LivenessCheck
 from facegate.gate.matcher import Matcher
-from facegate.gate.outcome import ClaimStatus, FaceDecision, FaceReason
+from facegate.gate.outcome import ClaimStatus, FaceDecision, FaceReason, FailedCheck
 from facegate.gate.pool import PipelinePool
 from facegate.gate.request import FacePresentation, FaceRequest, LivenessDemand
 from facegate.liveness.challenge import ChallengeError, ChallengeIssuer, ChallengeTicket
@@ -98,12 +103,15 @@ class FaceDecider:
             *,
             opened: str | None = None,
             claim: ClaimStatus | None = None,
+            failed: FailedCheck | None = None,
             challenge: ChallengeTicket | None = None,
             gallery_subjects: int | None = None,
             legacy: Engine | None = None,
         ) -> FaceDecision:
             if legacy is not None:
                 detail["engine"] = legacy.value
+            if failed is not None:
+                detail["check"] = failed.value
             event = self.store.record_decision(
                 site_code=request.site_code,
                 actor=request.actor,
@@ -121,6 +129,7 @@ class FaceDecider:
                 claim=claim,
                 quality_reasons=failed_quality,
                 liveness=None if liveness is None else str(liveness),
+                failed_check=failed,
                 challenge=challenge,
                 gallery_subjects=gallery_subjects,
                 reenroll=legacy is not None,
@@ -135,8 +144,13 @@ class FaceDecider:
             try:
                 ticket = self._issuer().redeem(presented.challenge, device_id, gate_code)
             except ChallengeError as exc:
+                # Audited like any refusal; a mismatch left the ticket to its own device.
                 detail["liveness"] = exc.code
-                return answer(GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED)
+                return answer(
+                    GateOutcome.TRY_ANOTHER,
+                    FaceReason.LIVENESS_FAILED,
+                    failed=FailedCheck.CHALLENGE,
+                )
             frames = [decode_frame(blob, self.max_pixels) for blob in presented.frames]
             with self.pipelines.borrow() as pipeline:
                 model = pipeline.embedding_model
@@ -145,7 +159,9 @@ class FaceDecider:
             detail["liveness"] = checked.result.reason
             detail["observed"] = checked.result.observed
             if not checked.result.passed or checked.baseline is None:
-                return answer(GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED)
+                return answer(
+                    GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED, failed=FailedCheck.ACTIVE
+                )
             frame, face = frames[0], checked.baseline
         else:
             if presented.image is None:
@@ -162,7 +178,9 @@ class FaceDecider:
             detail["quality_reasons"] = ",".join(r.value for r in failed_quality)
             return answer(GateOutcome.TRY_ANOTHER, FaceReason.POOR_QUALITY)
         if not self._passive_passes(request, frame, face, detail):
-            return answer(GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED)
+            return answer(
+                GateOutcome.TRY_ANOTHER, FaceReason.LIVENESS_FAILED, failed=FailedCheck.PASSIVE
+            )
         if request.liveness is LivenessDemand.PASSIVE_ACTIVE and presented.challenge is None:
             ticket = self._issuer().issue(*_device_and_gate(request))
             detail["challenge"] = "issued"

@@ -26,6 +26,21 @@ class FaceReason(StrEnum):
     GATE_DOES_NOT_ACCEPT = "gate_does_not_accept"
 
 
+class FailedCheck(StrEnum):
+    """Which liveness check refused a face (reason ``liveness_failed``), for the kiosk's words
+    and the audit's ``check``. Coarse on purpose: the specific outcome (``passive_attack``,
+    ``active_planar_motion``, ``expired_nonce``, ...) stays in the audit's ``liveness``, as
+    naming the cue that caught an attack would help tune the next one. Never a score.
+    """
+
+    #: The presentation-attack check on the matched frame.
+    PASSIVE = "passive"
+    #: The challenge's movements (order, same person, non-planar motion).
+    ACTIVE = "active"
+    #: The challenge's nonce: unknown, used, expired, or another device's or gate's.
+    CHALLENGE = "challenge"
+
+
 class ClaimStatus(StrEnum):
     """Whether a claimed subject (1:1) could be compared at all.
 
@@ -47,7 +62,8 @@ class FaceDecision:
     ``subject_id`` (the subject the face opened for), ``claim`` and ``gallery_subjects``
     (how many subjects a 1:N search looked at) are for the server and the operator: a gate
     device's answer carries none of them. ``liveness`` is the liveness outcome code
-    (``passive_ok``, ``active_ok``, ``skipped``, ...) where a check ran or was skipped.
+    (``passive_ok``, ``active_ok``, ``skipped``, ...) where a check ran or was skipped;
+    ``failed_check`` says which check refused the face, with reason ``liveness_failed``.
     """
 
     outcome: GateOutcome
@@ -57,6 +73,7 @@ class FaceDecision:
     claim: ClaimStatus | None = None
     quality_reasons: tuple[QualityReason, ...] = ()
     liveness: str | None = None
+    failed_check: FailedCheck | None = None
     challenge: ChallengeTicket | None = None
     gallery_subjects: int | None = None
     #: Opened with an older engine's templates: the person should enroll again.

@@ -96,6 +96,12 @@ class ActiveReason(StrEnum):
     IDENTITY_CHANGED = "identity_changed"
     CHALLENGE_NOT_FOLLOWED = "challenge_not_followed"
     PLANAR_MOTION = "planar_motion"
+    #: Most frames look pasted in: a face swap (:mod:`facegate.liveness.consistency`).
+    SWAP_BOUNDARY = "swap_boundary"
+    #: The frames are those of an answer this gate saw recently, sent again.
+    REPLAYED = "replayed"
+    #: A challenge frame after the baseline fails the passive PAD check.
+    FRAME_ATTACK = "frame_attack"
 
 
 @dataclass(frozen=True, slots=True)

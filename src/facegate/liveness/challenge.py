@@ -3,7 +3,8 @@
 The server issues a :class:`ChallengeTicket` per attempt; the gate device shows its steps,
 records frames, and sends them back with the nonce. :meth:`ChallengeIssuer.redeem` hands
 the ticket back exactly once, within its time window, to the device and gate it was issued
-to. A recorded video only passes if it happens to follow this attempt's random order.
+to; another device's answer is refused without spending it. A recorded video only passes
+if it happens to follow this attempt's random order.
 
 >>> issuer = ChallengeIssuer()
 >>> ticket = issuer.issue("device-1", "main")
@@ -192,31 +193,37 @@ class ChallengeIssuer:
     def redeem(self, nonce: str, device_id: str, gate: str) -> ChallengeTicket:
         """The ticket named ``nonce``, removed so that it can never be redeemed again.
 
-        The ticket is consumed even when this call refuses it.
+        An answer from another device or for another gate is refused and leaves the ticket
+        as it was: a nonce relayed to (or guessed by) a wrong device must not spend the
+        attempt of the person at the right one. An expired ticket is consumed by its
+        refusal; so is a redeemed one, which then reads as never issued.
 
         Raises:
             ChallengeError: ``unknown_nonce`` (never issued, already redeemed, or dropped),
-                ``expired_nonce`` (past ``expires_at``), ``nonce_mismatch`` (issued to
-                another device or gate).
+                ``nonce_mismatch`` (issued to another device or gate; still redeemable
+                there), ``expired_nonce`` (past ``expires_at``).
         """
         with self._lock:
-            ticket = self._tickets.pop(nonce, None)
+            ticket = self._tickets.get(nonce)
             if ticket is None:
                 raise ChallengeError(
                     ChallengeErrorCode.UNKNOWN_NONCE,
                     "unknown or already used challenge: ask for a new one",
                 )
+            # Checked before expiry, so a wrong device learns nothing of the ticket's
+            # timing and changes nothing.
+            if ticket.device_id != device_id or ticket.gate != gate:
+                raise ChallengeError(
+                    ChallengeErrorCode.NONCE_MISMATCH,
+                    "the challenge was issued to another device or gate",
+                )
+            del self._tickets[nonce]
             self._forget(ticket)
             now = self.clock()
         if now >= ticket.expires_at:
             raise ChallengeError(
                 ChallengeErrorCode.EXPIRED_NONCE,
                 f"the challenge expired ({ticket.ttl_seconds:g} s to answer): ask for a new one",
-            )
-        if ticket.device_id != device_id or ticket.gate != gate:
-            raise ChallengeError(
-                ChallengeErrorCode.NONCE_MISMATCH,
-                "the challenge was issued to another device or gate",
             )
         return ticket
 

@@ -1,13 +1,16 @@
 """Passive presentation-attack detection on one frame: a linear model over colour texture.
 
-The model is a standardised logistic regression over :mod:`facegate.liveness.features`,
-trained by ``facegate liveness train`` and shipped as a JSON file whose SHA-256 is in the
-model registry (``pad_colour_texture_v1``). JSON, not pickle: loading it runs no code.
+The model is a standardised, class-balanced logistic regression over
+:mod:`facegate.liveness.features`, trained by ``facegate liveness train ../shared/data`` on
+the development corpus (:mod:`facegate.liveness.corpus`: bona fide faces of many cameras,
+NUAA's real prints and attacks synthesised from the other cameras' photos) and shipped as
+a JSON file whose SHA-256 is in the model registry (``pad_colour_texture_v2``). JSON, not
+pickle: loading it runs no code.
 
 The score is the model's probability that the face is bona fide (a live person). The
 threshold is the logistic boundary, 0.5, fixed before any evaluation rather than tuned on
-the test folds; at it, subject-disjoint cross-validation on NUAA measured the APCER, BPCER
-and ACER quoted in the README ("Liveness", ``facegate bench pad``).
+the test folds; ``facegate bench pad ../shared/data`` measures it with people, cameras and
+attack species held out (README, "Liveness").
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from facegate.models.registry import ModelRegistry
 from facegate.vision.image import RGBImage
 from facegate.vision.record import Box
 
-PAD_MODEL = "pad_colour_texture_v1"
+PAD_MODEL = "pad_colour_texture_v2"
 MODEL_FORMAT = "facegate-pad-linear/1"
 #: The logistic boundary: P(bona fide) below it is an attack. Chosen a priori, not tuned.
 DEFAULT_THRESHOLD = 0.5

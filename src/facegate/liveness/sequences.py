@@ -186,6 +186,11 @@ class SequenceBuilder:
         frames = [self._paste(photo, scale) for photo, scale in plan]
         return self._sequence(SequenceKind.GENUINE, identity, steps, frames)
 
+    def still(self, photo: PosedPhoto, scale: float = BASELINE_DRAW_SCALE) -> RGBImage:
+        """One genuine frame: ``photo`` drawn at ``scale`` on the canvas, as a genuine
+        sequence draws it (feathered, jittered, over the background, with sensor noise)."""
+        return self._paste(photo, scale)
+
     def replay_wrong_order(self, identity: str, steps: Sequence[Challenge]) -> EvalSequence | None:
         """A genuine sequence answering another challenge than ``steps``."""
         recorded = self.genuine(identity, steps)

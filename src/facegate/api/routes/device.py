@@ -86,7 +86,8 @@ def decide(
     the six digits on the resident's self-service page, or ``subject_id``) or one-time
     code (``secret``). A wrong resident number and a wrong PIN get the same answer.
     Answers open / deny / try_another with a reason code and the non-face credentials the
-    gate accepts. Audited; no score or template is returned.
+    gate accepts; ``liveness_failed`` comes with the ``check`` that refused the face.
+    Audited; no score or template is returned.
 
     A gate that asks for active liveness answers a passing face with ``challenge_required``
     and a ``challenge``; send its ``nonce`` as ``challenge`` with ``frames`` (time order,
@@ -117,6 +118,7 @@ def decide(
         alternatives=list(result.alternatives),
         retry_after=result.retry_after,
         prompt=result.prompt,
+        check=result.check,
         challenge=None
         if ticket is None
         else ChallengeOut(

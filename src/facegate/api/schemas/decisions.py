@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from facegate.gate.outcome import FailedCheck
 from facegate.liveness.challenge import Challenge
 from facegate.store.records import CredentialKind, GateOutcome
 
@@ -28,6 +29,13 @@ class DecisionOut(BaseModel):
     )
     challenge: ChallengeOut | None = Field(
         default=None, description="set with reason challenge_required"
+    )
+    check: FailedCheck | None = Field(
+        default=None,
+        description="set with reason liveness_failed: which check refused the face, passive "
+        "(the one-frame presentation-attack check), active (the challenge's movements) or "
+        "challenge (its nonce: too late, already used, or another device's); a code, never a "
+        "score",
     )
     prompt: str | None = Field(
         default=None,

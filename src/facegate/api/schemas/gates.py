@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from facegate.store.accounts import DeviceInfo
+from facegate.store.gates import DEFAULT_LIVENESS
 from facegate.store.records import GateInfo, LivenessLevel
 
 
@@ -16,7 +17,11 @@ class GateIn(BaseModel):
     accepts_card: bool
     accepts_pin: bool
     accepts_otp: bool
-    liveness: LivenessLevel = LivenessLevel.PASSIVE
+    liveness: LivenessLevel = Field(
+        default=DEFAULT_LIVENESS,
+        description="left out: passive_active (a challenge of movements too); passive only "
+        "when named",
+    )
 
 
 class GateOut(BaseModel):

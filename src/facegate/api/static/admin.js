@@ -229,8 +229,10 @@
     body.replaceChildren();
     for (const decision of items(await api("GET", base() + "/decisions?limit=50"))) {
       const d = decision.detail || {};
+      // A failed liveness check names which check refused the face (d.check), never a score.
+      const reason = reasonText(d.reason) + (d.check ? " · " + t("check_" + d.check) : "");
       body.append(row([when(decision.at), d.gate, d.kind,
-        d.outcome ? t("outcome_" + d.outcome) : decision.action, reasonText(d.reason)]));
+        d.outcome ? t("outcome_" + d.outcome) : decision.action, reason]));
     }
   }
 

@@ -75,11 +75,14 @@
     prompt.textContent = t("look_at_camera");
   }
 
-  function showResult(outcome, title, reason) {
+  // check: which liveness check refused the face (passive, active, challenge), if one did.
+  function showResult(outcome, title, reason, check) {
     const result = $("result");
     result.dataset.outcome = outcome;
     $("result-title").textContent = title;
     $("result-reason").textContent = reason;
+    $("result-check").textContent = check ? t("check_" + check) : "";
+    $("result-check").hidden = !check;
     result.hidden = false;
     holdUntil = Date.now() + RESULT_HOLD_MS;
   }
@@ -91,7 +94,7 @@
     const reason = decision.prompt
       ? reasonText(decision.reason) + " · " + t("prompt_" + decision.prompt)
       : reasonText(decision.reason);
-    showResult(decision.outcome, t("outcome_" + decision.outcome), reason);
+    showResult(decision.outcome, t("outcome_" + decision.outcome), reason, decision.check);
   }
 
   function showError(error) {
@@ -105,6 +108,7 @@
   // Do the server's challenge: prompt each movement in its order, send the frames back with
   // the nonce. The answer is the gate's decision like any other.
   async function answerChallenge(challenge) {
+    window.challengeStartedAt = performance.now(); // for the browser test's timing
     const form = new FormData();
     form.append("gate", gate);
     form.append("kind", "face");
@@ -142,6 +146,7 @@
       let decision = await api("POST", "/decisions", { form, token: key });
       if (decision.reason === "challenge_required" && decision.challenge) {
         decision = await answerChallenge(decision.challenge);
+        window.challengeAnsweredAt = performance.now(); // for the browser test's timing
       }
       window.lastAttempt = decision;
       if (decision.outcome !== "open" && RETRY_REASONS.has(decision.reason)) {
