@@ -127,6 +127,7 @@ def test_bench_pad_reports_iso_metrics_and_a_det_plot(
     assert result["no_face"] == {"print": 1}
     assert (out / "pad_det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((out / "pad.json").read_text())["subjects"] == 2
+    assert result["feature_ms_median"] > 0
 
 
 def _smoke(shared_data_dir: Path) -> dict[str, bool | None]:

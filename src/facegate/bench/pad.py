@@ -12,6 +12,7 @@ only real screen replay at hand), which it never saw in training.
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from rich.progress import Progress, TaskID
 
 from facegate.bench.report import write_json
 from facegate.liveness import evaluation
-from facegate.liveness.corpus import CorpusSample, build_corpus
+from facegate.liveness.corpus import CorpusSample, Domain, build_corpus
 from facegate.liveness.evaluation import HeldOut
 from facegate.liveness.features import FeatureSpec
 from facegate.liveness.pad_metrics import (
@@ -90,6 +91,8 @@ class PadBenchResult:
     det_png: str | None
     json_path: str
     cross_domain: CrossDomain | None = None
+    #: Median milliseconds of one face's features on this machine (detection excluded).
+    feature_ms_median: float | None = None
 
 
 def run_pad_bench(
@@ -116,6 +119,7 @@ def run_pad_bench(
         report = pad_report(scores, data.species, DEFAULT_THRESHOLD)
         curves[f"{dataset.name} (leave one subject out)"] = det_curve(scores, data.species)
         species, missed = data.species, [s.species for s in data.missed]
+        seconds = data.seconds
     else:
         corpus = build_corpus(dataset)
         task = progress.add_task("features", total=len(corpus)) if progress else None
@@ -124,6 +128,7 @@ def run_pad_bench(
         report = cross.pooled
         subjects = len(set(found.subjects.tolist()))
         species, missed = found.species, [s.species for s in found.missed]
+        seconds = found.seconds
     png = None
     if plot:
         png = str(
@@ -146,6 +151,7 @@ def run_pad_bench(
         det_png=png,
         json_path=str(out_dir / "pad.json"),
         cross_domain=cross,
+        feature_ms_median=round(1000 * statistics.median(seconds), 2) if seconds else None,
     )
     write_json(result, out_dir / "pad.json")
     return result
@@ -159,16 +165,27 @@ def _cross_domain(
         return _advance(progress, task)
 
     curves: dict[str, DetCurve] = {}
-    nuaa_scores, nuaa_species = evaluation.nuaa_subject_disjoint(data, c, stage("NUAA people", 12))
+    domains = {s.domain for s in data.samples}
+    nuaa_people = {s.subject for s in data.samples if s.domain is Domain.NUAA and s.original}
+    made = {s.synthetic for s in data.samples if s.synthetic is not None}
+    nuaa_scores, nuaa_species = evaluation.nuaa_subject_disjoint(
+        data, c, stage("NUAA people", len(nuaa_people))
+    )
     nuaa = None
     if BONA_FIDE in nuaa_species and len(set(nuaa_species)) > 1:
         nuaa = pad_report(nuaa_scores, nuaa_species, DEFAULT_THRESHOLD)
         curves["NUAA, each person left out"] = det_curve(nuaa_scores, nuaa_species)
-    cameras = evaluation.cross_camera(data, c, stage("cameras left out", 3))
-    species = evaluation.left_out_species(data, c, stage("species left out", 4))
-    pooled_scores = evaluation.pooled_folds(data, c, stage("folds of people", 5))
+    cameras = evaluation.cross_camera(
+        data, c, stage("cameras left out", len(domains - {Domain.PACKAGE}))
+    )
+    species = evaluation.left_out_species(data, c, stage("species left out", len(made)))
+    pooled_scores = evaluation.pooled_folds(
+        data, c, stage("folds of people", evaluation.POOLED_FOLDS)
+    )
     pooled = pad_report(pooled_scores, data.species, DEFAULT_THRESHOLD)
-    curves["corpus, 5 folds of people"] = det_curve(pooled_scores, data.species)
+    curves[f"corpus, {evaluation.POOLED_FOLDS} folds of people"] = det_curve(
+        pooled_scores, data.species
+    )
     return CrossDomain(nuaa, cameras, species, pooled), curves
 
 

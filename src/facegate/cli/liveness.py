@@ -108,7 +108,8 @@ def bench_pad(
         result = run_pad_bench(dataset, _detector(), out, smoke, progress, plot)
     lines = [
         f"{result.dataset}: {result.subjects} subjects, presentations {result.presentations}, "
-        f"no face found {result.no_face or 0}",
+        f"no face found {result.no_face or 0}; features {result.feature_ms_median} ms per "
+        "face (median, this machine)",
         "",
     ]
     lines += _cross_domain_lines(result)

@@ -14,8 +14,9 @@ a random split would measure memory, not generalisation).
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
@@ -125,12 +126,17 @@ P = TypeVar("P", bound=Presentation)
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FeatureSet(Generic[P]):
-    """Features of the samples whose face was found; ``missed`` lists the others."""
+    """Features of the samples whose face was found; ``missed`` lists the others.
+
+    ``seconds``: the time each found face's features took (detection not included), the
+    cost the passive check adds to a decision.
+    """
 
     samples: list[P]
     features: NDArray[np.float64]
     missed: list[P]
     spec: FeatureSpec
+    seconds: list[float] = field(default_factory=list)
 
     @property
     def bona_fide(self) -> NDArray[np.bool_]:
@@ -155,19 +161,22 @@ def extract(
     kept: list[P] = []
     rows: list[NDArray[np.float64]] = []
     missed: list[P] = []
+    seconds: list[float] = []
     for sample in samples:
         image = sample.load()
         faces = detector.detect(image)
         if faces:
             face = max(faces, key=lambda f: f.box.area)
+            started = time.perf_counter()
             rows.append(pad_features(image, face.box, spec))
+            seconds.append(time.perf_counter() - started)
             kept.append(sample)
         else:
             missed.append(sample)
         if advance is not None:
             advance()
     matrix = np.vstack(rows) if rows else np.zeros((0, spec.length))
-    return FeatureSet(kept, matrix, missed, spec)
+    return FeatureSet(kept, matrix, missed, spec, seconds)
 
 
 def require_training() -> None:
