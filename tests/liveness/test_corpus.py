@@ -21,6 +21,7 @@ from facegate.liveness.corpus import (
     NUAA_DIR,
     Domain,
     build_corpus,
+    fill_funnel_corners,
 )
 from facegate.liveness.pad_metrics import BONA_FIDE
 from facegate.liveness.synthetic import SyntheticSpecies
@@ -131,3 +132,25 @@ def test_train_on_a_data_root_writes_a_model_of_the_whole_corpus(
     corpus = build_corpus(data_root)
     assert printed["presentations"] + printed["no_face"] == len(corpus)
     assert printed["subjects"] == 3 + 2 + 2 + 1
+
+
+def test_a_listed_image_that_is_missing_is_named(data_root: Path) -> None:
+    (data_root / LFW_DIR / "images/Ann_A/Ann_A_0001.jpg").unlink()
+    with pytest.raises(DatasetError, match=r"Ann_A_0001\.jpg' not found"):
+        build_corpus(data_root)
+
+
+def test_lfw_funnel_wedges_are_painted_over_and_other_pixels_kept() -> None:
+    # Lifted so that no real pixel is near black: the filler cannot tell a funnel wedge
+    # from black clothes touching the frame's edge (both are painted over).
+    lifted = np.clip(astronaut().astype(np.int16) + 30, 0, 255).astype(np.uint8)
+    photo = np.asarray(Image.fromarray(lifted).resize((250, 250)))
+    wedged = photo.copy()
+    rows, cols = np.indices(wedged.shape[:2])
+    wedge = rows + cols < 40  # the black triangle a funnel warp leaves in a corner
+    wedged[wedge] = 0
+    filled = fill_funnel_corners(wedged)
+    assert filled[wedge].mean() > 40  # painted from the surroundings, no longer black
+    far = rows + cols > 60
+    assert np.array_equal(filled[far], wedged[far])
+    assert np.array_equal(fill_funnel_corners(photo), photo)

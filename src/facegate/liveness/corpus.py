@@ -113,7 +113,9 @@ class CorpusSample:
 def fill_funnel_corners(image: RGBImage) -> RGBImage:
     """LFW's deep-funneled photos were warped by the aligner, leaving black wedges at the
     frame's edges that no camera makes; left in, a model learns "black corners: bona fide"
-    (a tablet's bezel then passes). They are painted over from their surroundings."""
+    (a tablet's bezel then passes). They are painted over from their surroundings. So is
+    any other near-black region touching the edge (black clothes), in the bona fide photo
+    and the attacks made from it alike."""
     dark = np.all(image <= FUNNEL_BLACK, axis=2).astype(np.uint8)
     count, labels = cv2.connectedComponents(dark, connectivity=4)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
