@@ -8,10 +8,18 @@ from __future__ import annotations
 
 
 class FacegateError(Exception):
-    """Base class of every error facegate raises on purpose."""
+    """Base class of every error facegate raises on purpose.
+
+    ``reason`` (optional, stable) tells apart the causes one ``code`` covers, e.g.
+    ``PolicyError(..., reason="gate_needs_non_face")``; pages word each one.
+    """
 
     code = "facegate_error"
     exit_code = 1
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.reason = reason
 
 
 class ImageError(FacegateError):

@@ -59,6 +59,24 @@ def current_admin(session: Annotated[SessionInfo, Depends(current_session)]) -> 
     return session
 
 
+def current_desk(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
+    if session.role not in {Role.ADMIN, Role.OPERATOR}:
+        raise PermissionDeniedError("this needs the front desk or a site administrator")
+    return session
+
+
+def current_reader(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
+    if session.role not in {Role.ADMIN, Role.AUDITOR}:
+        raise PermissionDeniedError("this needs an auditor or a site administrator")
+    return session
+
+
+def current_staff(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
+    if session.role is Role.RESIDENT:
+        raise PermissionDeniedError("this is for the community office's staff")
+    return session
+
+
 def current_resident(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
     if session.role is not Role.RESIDENT:
         raise PermissionDeniedError("this is the resident's own self-service")
@@ -72,7 +90,14 @@ def current_device(request: Request, store: StoreDep) -> DeviceInfo:
     return store.devices.authenticate(key)
 
 
+#: Site administrator only: deletion, settings, staff accounts.
 Admin = Annotated[SessionInfo, Depends(current_admin)]
+#: Front desk (operator) or administrator: residents, consent, credentials, enrollment.
+Desk = Annotated[SessionInfo, Depends(current_desk)]
+#: Auditor or administrator: read-only audit, compliance and decisions.
+Reader = Annotated[SessionInfo, Depends(current_reader)]
+#: Any staff role: the site's name, the console's shell.
+Staff = Annotated[SessionInfo, Depends(current_staff)]
 Resident = Annotated[SessionInfo, Depends(current_resident)]
 Device = Annotated[DeviceInfo, Depends(current_device)]
 

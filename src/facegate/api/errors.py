@@ -72,6 +72,8 @@ def install(app: FastAPI) -> None:
         extra: dict[str, object] = {}
         if isinstance(exc, errors.PoorQualityError):
             extra["reasons"] = list(exc.reasons)
+        if exc.reason is not None:
+            extra["reason"] = exc.reason
         status = status_of(exc)
         headers = None
         if isinstance(exc, errors.RateLimitedError | errors.PipelineBusyError):

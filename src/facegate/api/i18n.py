@@ -7,14 +7,15 @@ get the same table, so a message the browser writes is translated too.
 
 from __future__ import annotations
 
+from facegate.api.words import accounts, errors, kiosk, log, me, reports, residents
 from facegate.store.notices import Language
 
 DEFAULT_LANGUAGE = Language.ZH
 LANGUAGE_COOKIE = "facegate_lang"
 LANGUAGE_QUERY = "lang"
 
-#: key → (Chinese, English).
-STRINGS: dict[str, tuple[str, str]] = {
+#: key → (Chinese, English): the shared words; each part of the product adds its own module.
+_BASE: dict[str, tuple[str, str]] = {
     "app_name": ("facegate 门禁", "facegate gates"),
     "language": ("English", "中文"),
     "home_title": ("小区门禁", "Community gates"),
@@ -278,6 +279,28 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+def _merged(*tables: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    merged: dict[str, tuple[str, str]] = {}
+    for table in tables:
+        twice = merged.keys() & table.keys()
+        if twice:
+            raise ValueError(f"page words defined twice: {sorted(twice)}")
+        merged.update(table)
+    return merged
+
+
+STRINGS = _merged(
+    _BASE,
+    accounts.STRINGS,
+    errors.STRINGS,
+    kiosk.STRINGS,
+    log.STRINGS,
+    me.STRINGS,
+    reports.STRINGS,
+    residents.STRINGS,
+)
+
+
 def choose_language(query: str | None, cookie: str | None) -> Language:
     """The query's language if it names one, else the remembered one, else Chinese."""
     for candidate in (query, cookie):
@@ -306,6 +329,26 @@ def notice_labels() -> dict[str, list[tuple[str, str]]]:
         language.value: [(field, strings(language)[f"notice_{field}"]) for field in NOTICE_FIELDS]
         for language in Language
     }
+
+
+class Words:
+    """The page words as attributes for templates (``t.clear``).
+
+    A plain dict would not do: Jinja looks attributes up before items, so ``t.clear`` on a
+    dict is the dict's ``clear`` method, which the kiosk once showed on its keypad. A key
+    missing from the table fails the render instead of printing nothing.
+    """
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self._table = table
+
+    def __getattr__(self, key: str) -> str:
+        try:
+            return self._table[key]
+        except KeyError:
+            raise AttributeError(f"no page word {key!r}") from None
 
 
 def strings(language: Language) -> dict[str, str]:

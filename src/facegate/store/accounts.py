@@ -69,7 +69,18 @@ PASSWORD_HASHER = SecretHasher()
 
 
 class Role(StrEnum):
+    """Who a session belongs to. Staff roles, least privilege first:
+
+    - ``auditor``: reads the audit log, compliance report and decisions; changes nothing;
+    - ``operator`` (front desk): registers residents, records consent, issues credentials
+      and enrolls faces; no deletion, no settings;
+    - ``admin`` (site administrator): everything on their site, including deletion,
+      settings and staff accounts.
+    """
+
     ADMIN = "admin"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
     RESIDENT = "resident"
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, UploadFile
 
-from facegate.api.deps import Admin, StoreDep, require_site
+from facegate.api.deps import Admin, Desk, Reader, Staff, StoreDep, require_site
 from facegate.api.errors import ApiError
 from facegate.errors import NotFoundError
 from facegate.store import Store
@@ -25,7 +25,28 @@ def site_admin(site: str, session: Admin) -> SessionInfo:
     return session
 
 
+def site_desk(site: str, session: Desk) -> SessionInfo:
+    """The front desk (operator) or administrator of ``site``; else 403."""
+    require_site(session, site)
+    return session
+
+
+def site_reader(site: str, session: Reader) -> SessionInfo:
+    """The auditor or administrator of ``site``; else 403."""
+    require_site(session, site)
+    return session
+
+
+def site_staff(site: str, session: Staff) -> SessionInfo:
+    """Any staff member of ``site``; else 403."""
+    require_site(session, site)
+    return session
+
+
 SiteAdmin = Annotated[SessionInfo, Depends(site_admin)]
+SiteDesk = Annotated[SessionInfo, Depends(site_desk)]
+SiteReader = Annotated[SessionInfo, Depends(site_reader)]
+SiteStaff = Annotated[SessionInfo, Depends(site_staff)]
 
 
 def actor_of(session: SessionInfo) -> str:

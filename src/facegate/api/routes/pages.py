@@ -15,10 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import StrictUndefined
 
 from facegate.api.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGE_QUERY,
+    Words,
     choose_language,
     notice_labels,
     strings,
@@ -37,6 +39,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+# A misspelt word or variable fails the page's test instead of rendering as nothing.
+templates.env.undefined = StrictUndefined
 router = APIRouter(include_in_schema=False)
 
 
@@ -49,10 +53,16 @@ def render(request: Request, template: str) -> Response:
     """``template`` in the request's language; remembers an explicit ``?lang=``."""
     asked = request.query_params.get(LANGUAGE_QUERY)
     language = choose_language(asked, request.cookies.get(LANGUAGE_COOKIE))
+    words = strings(language)
     response = templates.TemplateResponse(
         request,
         template,
-        {"lang": language.value, "t": strings(language), "notice_labels": notice_labels()},
+        {
+            "lang": language.value,
+            "t": Words(words),
+            "words": words,
+            "notice_labels": notice_labels(),
+        },
     )
     if asked == language.value:
         response.set_cookie(

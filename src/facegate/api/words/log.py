@@ -1,0 +1,5 @@
+"""Words for the log part of the pages: key → (Chinese, English)."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, tuple[str, str]] = {}
