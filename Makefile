@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint typecheck unit compliance frontdoor bench clean browser-deps
+.PHONY: run test lint typecheck unit compliance release-results frontdoor bench clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ compliance: $(VENV)/.installed-test
 	rm -rf $(COMPLIANCE_DATA)
 	FACEGATE_DATA_DIR=$(COMPLIANCE_DATA) $(BIN)/facegate demo > /dev/null
 	FACEGATE_DATA_DIR=$(COMPLIANCE_DATA) $(BIN)/facegate compliance report --site demo
+	$(BIN)/facegate compliance verify-release
+
+# At release time, after the full test run (`make unit`): freeze its rule results into the
+# package, hashed, for the compliance report of a deployed site that has no test run.
+release-results: $(VENV)/.installed-test
+	$(BIN)/facegate compliance freeze
 
 # `make run` on a fresh venv with the core install only (no extras): the README's first command.
 frontdoor:

@@ -22,7 +22,7 @@ from facegate.matching import OperatingPoint
 from facegate.privacy.notice_template import starter_notice
 from facegate.recognition import enroll_images, identify_image, verify_image
 from facegate.store import ConsentMethod, DeletionReason, Store, SubjectKind
-from facegate.store.records import CredentialKind, LivenessLevel
+from facegate.store.records import CredentialKind, DeletionReceipt, LivenessLevel
 from facegate.vision.image import load_image
 from facegate.vision.pipeline import FacePipeline, Selection
 
@@ -95,6 +95,20 @@ def _one_face_photos(root: Path, person: str, pipeline: FacePipeline) -> list[Pa
     return usable
 
 
+#: The demo deletes Eileen after her withdrawal, which already erased her face data.
+DELETED_AFTER_WITHDRAWAL = "record erased; face data and key already erased at withdrawal"
+
+
+def deletion_outcome(receipt: DeletionReceipt) -> str:
+    """What a deletion did, in words: "deleted 0, key destroyed: False" read like a failure
+    when the withdrawal before it had already shredded the face data."""
+    what = "record erased" if receipt.subject_erased else "face data erased"
+    if receipt.templates_deleted == 0 and not receipt.key_destroyed:
+        return DELETED_AFTER_WITHDRAWAL if receipt.subject_erased else what
+    key = "data key destroyed" if receipt.key_destroyed else "no data key to destroy"
+    return f"{what}: {receipt.templates_deleted} face template(s) deleted, {key}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Actions:
     """The demo's operator actions, each returning what facegate decided as a short string.
@@ -150,7 +164,7 @@ class _Actions:
     def delete(self, subject_id: str) -> Callable[[], str]:
         def run() -> str:
             receipt = self.store.delete_subject(subject_id, DeletionReason.REQUEST, DEMO_ACTOR)
-            return f"deleted {receipt.templates_deleted}, key destroyed: {receipt.key_destroyed}"
+            return deletion_outcome(receipt)
 
         return run
 
@@ -310,7 +324,7 @@ def run_demo(store: Store, decider: FaceDecider) -> list[DemoStep]:
             "refused: consent_required",
             act.verify(eileen, face_png),
         ),
-        _attempt("Eileen asks for deletion", "deleted 0, key destroyed: False", act.delete(eileen)),
+        _attempt("Eileen asks for deletion", DELETED_AFTER_WITHDRAWAL, act.delete(eileen)),
         _attempt(
             "verify Eileen after deletion", "refused: not_found", act.verify(eileen, face_png)
         ),

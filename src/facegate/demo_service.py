@@ -8,7 +8,9 @@ at every start, a fresh kiosk device key and a sign-in code for a demo resident.
 from __future__ import annotations
 
 import secrets
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from facegate.core.config import Environment, Settings
 from facegate.demo import (
@@ -38,6 +40,14 @@ class DemoAccess:
     admin_password: str | None
     kiosk_fragment: str
     resident_code: str
+
+
+def reset_password_command(site: str, username: str, data_dir: Path | None = None) -> str:
+    """The exact command that gives ``username`` a new password (printed once), for a
+    second ``make run`` whose administrator already exists."""
+    where = [] if data_dir is None else ["--data-dir", str(data_dir)]
+    words = ["facegate", *where, "admin", "reset-password", "--site", site]
+    return shlex.join([*words, "--username", username])
 
 
 def prepare_demo_service(store: Store, settings: Settings) -> DemoAccess:

@@ -6,20 +6,27 @@ by the web service's error bodies) and an ``exit_code`` for the CLI.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class FacegateError(Exception):
     """Base class of every error facegate raises on purpose.
 
     ``reason`` (optional, stable) tells apart the causes one ``code`` covers, e.g.
-    ``PolicyError(..., reason="gate_needs_non_face")``; pages word each one.
+    ``PolicyError(..., reason="gate_needs_non_face")``; pages word each one. ``until``
+    (optional) is when the refusal ends, e.g. a locked account's lock-out; the error body
+    carries it as an ISO time so a page can say until when.
     """
 
     code = "facegate_error"
     exit_code = 1
 
-    def __init__(self, *args: object, reason: str | None = None) -> None:
+    def __init__(
+        self, *args: object, reason: str | None = None, until: datetime | None = None
+    ) -> None:
         super().__init__(*args)
         self.reason = reason
+        self.until = until
 
 
 class ImageError(FacegateError):

@@ -90,8 +90,10 @@ def test_admin_signs_in_registers_a_resident_and_issues_a_signin_code(
     assert code.isdigit()
     expect(page.locator("#secret-for")).to_have_text(RESIDENT)
     # The gate list and a new device with its kiosk link (the key shown once).
-    expect(page.locator("#gates tbody")).to_contain_text("face, card, pin, otp")
+    expect(page.locator("#gates tbody")).to_contain_text("人脸、门禁卡、密码、一次性验证码")
     page.fill("#add-device [name=name]", "Kiosk 2")
+    # The gates come as a picker (ticked by itself only when the site has a single gate).
+    page.check('#add-device input[name=gates][value="main"]')
     page.click("#add-device button[type=submit]")
     expect(page.locator("#device-output")).to_be_visible()
     link = page.locator("#kiosk-link").inner_text()
@@ -112,7 +114,7 @@ def test_resident_reads_the_notice_and_gives_consent(
         pytest.skip("needs the resident and sign-in code from the admin step")
     sign_in_resident(page, live, journey.signin_code)
     expect(page.locator("#me-name")).to_have_text(RESIDENT)
-    expect(page.locator("#notice-zh")).to_contain_text("仅用于Sunny Garden小区")
+    expect(page.locator("#notice-zh")).to_contain_text("仅用于Sunny Garden的大门")
     expect(page.locator("#notice-en")).to_contain_text("Only to let residents through the gates")
     expect(page.locator("#notice-en dt").first).to_have_text("Purpose")
     expect(page.locator("#notice-zh dt").first).to_have_text("处理目的")
@@ -168,7 +170,7 @@ def test_resident_without_face_recognition_enters_with_a_pin(
     expect(page.locator("#consent-check")).not_to_be_checked()
     page.fill("#pin-form [name=pin]", PIN)
     page.click("#pin-form button[type=submit]")
-    expect(page.locator("#me-message")).to_have_text("密码已设置")
+    expect(page.locator("#pin-message")).to_have_text("密码已设置")
     # The six-digit resident number, not the 32-hex id, is what the page gives to type.
     resident_number = page.locator("#me-number").inner_text()
     assert resident_number == subject.resident_number
@@ -203,6 +205,7 @@ def test_withdrawal_stops_the_face_at_once_and_the_other_ways_stay(
     sign_in_resident(page, live, code)
     expect(page.locator("#me-consent")).to_have_attribute("data-state", "given")
     page.click("#consent-withdraw")
+    page.click("#confirm-yes")  # self-service asks once more before erasing
     expect(page.locator("#me-consent")).to_have_attribute("data-state", "none")
     page.screenshot(path=artifacts / "me-consent-withdrawn.png", full_page=True)
     assert live.store.get_subject(journey.subject_id).has_active_consent is False

@@ -8,6 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from facegate.store import SubjectKind
+from tests.browser.checks import VIEWPORTS, checkpoint, open_page
 from tests.browser.conftest import SITE, LiveSite
 from tests.store.helpers import OPERATOR
 
@@ -30,13 +31,13 @@ def test_pages_render_in_chinese_by_default_and_english_on_request(
 ) -> None:
     page.goto(live.url + "/admin")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(page.locator("#signin h1")).to_have_text("管理员登录")
+    expect(page.locator("#signin h1")).to_have_text("工作人员登录")
     assert page.evaluate(GLYPHS_DIFFER) is True
     page.screenshot(path=artifacts / "admin-signin-zh.png")
 
     page.goto(live.url + "/admin?lang=en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("#signin h1")).to_have_text("Administrator sign-in")
+    expect(page.locator("#signin h1")).to_have_text("Staff sign-in")
     # Remembered in the cookie: the next page without ?lang is English too.
     page.goto(live.url + "/me")
     expect(page.locator("#signin h1")).to_have_text("Sign in with the code from the front desk")
@@ -47,12 +48,12 @@ def test_pages_render_in_chinese_by_default_and_english_on_request(
     expect(page.locator("#alternatives h2")).to_have_text("其他开门方式")
 
 
-def test_pages_are_usable_on_a_phone(page: Page, live: LiveSite, artifacts: Path) -> None:
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(live.url + "/kiosk")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    expect(page.locator("meta[name=viewport]")).to_have_count(1)
-    page.screenshot(path=artifacts / "kiosk-phone.png", full_page=True)
+def test_pages_are_usable_on_a_phone(page: Page, live: LiveSite) -> None:
+    for path in ("/", "/admin", "/me", "/kiosk"):
+        open_page(page, live.url + path, "zh", VIEWPORTS["phone"][0])
+        expect(page.locator("meta[name=viewport]")).to_have_count(1)
+        assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS["phone"][0]
+    checkpoint(page, "pages-kiosk-phone")
 
 
 def test_unconfigured_kiosk_says_so_and_still_offers_the_other_ways(

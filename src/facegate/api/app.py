@@ -13,14 +13,21 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from facegate import __version__
 from facegate.api import docs, errors
 from facegate.api.body_limit import BodyLimitMiddleware
+from facegate.api.idempotency import IdempotencyMiddleware
 from facegate.api.routes import (
     admin_credentials,
+    admin_frontdesk,
+    admin_live,
+    admin_log,
     admin_site,
+    admin_staff,
     admin_subjects,
     auth,
     device,
+    gate_schedules,
     health,
     me,
+    me_passes,
     pages,
 )
 from facegate.api.same_origin import SameOriginMiddleware
@@ -57,6 +64,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         openapi_url=docs.OPENAPI_PATH if settings.serves_api_docs else None,
     )
     errors.install(app)
+    # Innermost: it reads a body the limit below has already capped, and only for a
+    # create that carries an Idempotency-Key.
+    app.add_middleware(IdempotencyMiddleware)
     # Inside the metrics middleware: a BaseHTTPMiddleware reads the body in a task group,
     # which would turn the limit's 413 into an exception group, then a 400.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes)
@@ -89,8 +99,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(auth.router)
     app.include_router(admin_subjects.router)
     app.include_router(admin_credentials.router)
+    app.include_router(admin_frontdesk.router)
+    app.include_router(admin_log.router)
+    app.include_router(admin_live.router)
     app.include_router(admin_site.router)
+    app.include_router(admin_staff.router)
     app.include_router(me.router)
+    app.include_router(me_passes.router)
+    app.include_router(gate_schedules.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
     if settings.serves_api_docs:

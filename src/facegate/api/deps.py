@@ -45,7 +45,7 @@ def bearer_token(request: Request) -> str | None:
 def session_token(request: Request) -> str:
     token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise AuthenticationError("not signed in")
+        raise AuthenticationError("not signed in", reason="not_signed_in")
     return token
 
 
@@ -55,38 +55,48 @@ def current_session(request: Request, store: StoreDep) -> SessionInfo:
 
 def current_admin(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
     if session.role is not Role.ADMIN:
-        raise PermissionDeniedError("this needs a site administrator")
+        raise PermissionDeniedError("this needs a site administrator", reason="needs_admin")
     return session
 
 
 def current_desk(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
     if session.role not in {Role.ADMIN, Role.OPERATOR}:
-        raise PermissionDeniedError("this needs the front desk or a site administrator")
+        raise PermissionDeniedError(
+            "this needs the front desk or a site administrator", reason="needs_desk"
+        )
     return session
 
 
 def current_reader(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
     if session.role not in {Role.ADMIN, Role.AUDITOR}:
-        raise PermissionDeniedError("this needs an auditor or a site administrator")
+        raise PermissionDeniedError(
+            "this needs an auditor or a site administrator", reason="needs_reader"
+        )
     return session
 
 
 def current_staff(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
     if session.role is Role.RESIDENT:
-        raise PermissionDeniedError("this is for the community office's staff")
+        raise PermissionDeniedError(
+            "this is for the community office's staff", reason="needs_staff"
+        )
     return session
 
 
 def current_resident(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
     if session.role is not Role.RESIDENT:
-        raise PermissionDeniedError("this is the resident's own self-service")
+        raise PermissionDeniedError(
+            "this is the resident's own self-service", reason="residents_only"
+        )
     return session
 
 
 def current_device(request: Request, store: StoreDep) -> DeviceInfo:
     key = bearer_token(request)
     if key is None:
-        raise AuthenticationError("a gate device presents its API key as a bearer token")
+        raise AuthenticationError(
+            "a gate device presents its API key as a bearer token", reason="device_key_missing"
+        )
     return store.devices.authenticate(key)
 
 
@@ -105,4 +115,6 @@ Device = Annotated[DeviceInfo, Depends(current_device)]
 def require_site(session: SessionInfo, site_code: str) -> None:
     """An admin acts only on their own site: another site's data is never readable."""
     if session.site_code != site_code:
-        raise PermissionDeniedError("this administrator belongs to another site")
+        raise PermissionDeniedError(
+            "this administrator belongs to another site", reason="other_site"
+        )

@@ -45,8 +45,10 @@ _HTTP_CODES: dict[int, str] = {HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "request_too
 class ApiError(errors.FacegateError):
     """An error that only the web layer knows (authentication, rate limits, bad requests)."""
 
-    def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(
+        self, status: HTTPStatus, code: str, message: str, *, reason: str | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
         self.status = status
         self.code = code
 
@@ -74,6 +76,8 @@ def install(app: FastAPI) -> None:
             extra["reasons"] = list(exc.reasons)
         if exc.reason is not None:
             extra["reason"] = exc.reason
+        if exc.until is not None:
+            extra["until"] = exc.until.isoformat()
         status = status_of(exc)
         headers = None
         if isinstance(exc, errors.RateLimitedError | errors.PipelineBusyError):

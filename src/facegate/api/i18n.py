@@ -7,7 +7,17 @@ get the same table, so a message the browser writes is translated too.
 
 from __future__ import annotations
 
-from facegate.api.words import accounts, errors, kiosk, log, me, reports, residents
+from facegate.api.words import (
+    accounts,
+    errors,
+    frontdesk,
+    kiosk,
+    layout,
+    log,
+    me,
+    reports,
+    residents,
+)
 from facegate.store.notices import Language
 
 DEFAULT_LANGUAGE = Language.ZH
@@ -48,7 +58,6 @@ _BASE: dict[str, tuple[str, str]] = {
     "none": ("无", "none"),
     # Admin console
     "admin_title": ("物业管理后台", "Administrator console"),
-    "admin_signin_title": ("管理员登录", "Administrator sign-in"),
     "residents": ("住户", "Residents"),
     "name": ("姓名", "Name"),
     "kind": ("类型", "Kind"),
@@ -79,7 +88,6 @@ _BASE: dict[str, tuple[str, str]] = {
     "accepts": ("可用方式", "Accepts"),
     "devices": ("门口终端设备", "Gate devices"),
     "device_name": ("设备名称", "Device name"),
-    "device_gates": ("服务的大门（逗号分隔）", "Gates it serves (comma-separated)"),
     "add_device": ("登记设备", "Register device"),
     "device_key": ("设备密钥", "Device key"),
     "kiosk_link": ("终端链接（在门口设备上打开）", "Kiosk link (open it on the gate device)"),
@@ -96,10 +104,8 @@ _BASE: dict[str, tuple[str, str]] = {
     "open_compliance": ("查看合规报告", "Open the compliance report"),
     "notice_editor": ("告知书编辑", "Notice editor"),
     "notice_version": ("新版本号", "New version"),
-    "notice_json": ("告知书内容（JSON）", "Notice content (JSON)"),
     "publish_notice": ("发布新版本", "Publish new version"),
     "current_version": ("当前版本", "Current version"),
-    "invalid_json": ("JSON 格式不正确", "That is not valid JSON"),
     "move_out": ("登记搬离", "Move out"),
     "confirm_move_out": (
         "确认登记搬离？人脸开门立即停止，数据在保留期满后删除。",
@@ -195,41 +201,6 @@ _BASE: dict[str, tuple[str, str]] = {
     "delete_face": ("删除我的人脸数据", "Delete my face data"),
     "face_deleted": ("人脸数据已删除", "Face data deleted"),
     "credentials": ("开门凭证", "Credentials"),
-    # Kiosk
-    "kiosk_title": ("门口终端", "Gate kiosk"),
-    "kiosk_not_configured": (
-        "此终端未配置：请用管理后台给出的终端链接打开。",
-        "This kiosk is not set up: open it with the kiosk link from the admin console.",
-    ),
-    "look_at_camera": ("请正视摄像头", "Please look at the camera"),
-    "camera_unavailable": (
-        "摄像头不可用，请使用下方其他方式开门。",
-        "The camera is not available: use one of the other ways in below.",
-    ),
-    "mode_gate": ("刷脸开门", "Face entry"),
-    "mode_enroll": ("录入人脸", "Enroll my face"),
-    "enroll_intro": (
-        "先在居民自助页面同意人脸识别，再输入物业发放的自助登录码，正视摄像头。",
-        "Give consent on the self-service page first, then type your sign-in code and look "
-        "at the camera.",
-    ),
-    "enroll_start": ("开始录入", "Start enrolling"),
-    "enrolled": ("人脸已录入", "Face enrolled"),
-    "other_ways": ("其他开门方式", "Other ways in"),
-    "use_pin": ("住户编号 + 密码", "Resident number + PIN"),
-    "pin_secret": ("密码", "PIN"),
-    "use_otp": ("一次性验证码", "One-time code"),
-    "use_card": ("门禁卡号", "Card number"),
-    "enter": ("确认", "Enter"),
-    "clear": ("清除", "Clear"),
-    "back_to_face": ("返回刷脸", "Back to face entry"),
-    "outcome_open": ("门已打开，请通行", "Door open: come in"),
-    "prompt_reenroll": (
-        "请用自助登录码在本终端重新登记人脸（已换用新模型）",
-        "Please enroll your face again here with a self-service code (new model)",
-    ),
-    "outcome_deny": ("未能开门", "Not opened"),
-    "outcome_try_another": ("请换一种方式", "Please try another way"),
     # Reasons (decision codes from the API; unknown codes are shown as they are)
     "reason_ok": ("验证通过", "Verified"),
     "reason_unknown_credential": ("凭证无效", "This credential is not known"),
@@ -293,7 +264,9 @@ STRINGS = _merged(
     _BASE,
     accounts.STRINGS,
     errors.STRINGS,
+    frontdesk.STRINGS,
     kiosk.STRINGS,
+    layout.STRINGS,
     log.STRINGS,
     me.STRINGS,
     reports.STRINGS,

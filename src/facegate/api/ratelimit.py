@@ -27,6 +27,9 @@ class Limit:
 DEVICE_DECISIONS = Limit("device_decisions", 120, 60.0)
 #: Faces per device per minute: probing the matcher with many faces is slowed down.
 DEVICE_FACES = Limit("device_faces", 60, 60.0)
+#: Faces per staff member per minute (console enrollments and recognition tests): the
+#: console is no faster a way to probe the matcher than a gate.
+STAFF_FACES = Limit("staff_faces", 60, 60.0)
 #: Sign-in attempts per client address per minute.
 SIGNIN_ATTEMPTS = Limit("signin_attempts", 20, 60.0)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from facegate.api.live import LiveFeed
 from facegate.api.metrics import Metrics
 from facegate.api.ratelimit import RateLimiter
 from facegate.core.config import Settings
@@ -31,6 +32,8 @@ class AppState:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     #: Outstanding challenges live in this process only, like the rate limits.
     challenges: ChallengeIssuer = field(default_factory=ChallengeIssuer)
+    #: The console's live feed of decisions (this process's streams).
+    live: LiveFeed = field(default_factory=LiveFeed)
     runtime: Runtime = field(init=False)
     #: Devices with a face decision under way: one at a time each, so that one device
     #: cannot queue frame after frame in front of every other gate.

@@ -192,9 +192,13 @@ def _parse_time(value: str, option: str) -> datetime:
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidRecordError(f"{option} {value!r} is not a date or ISO time") from None
+        raise InvalidRecordError(
+            f"{option} {value!r} is not a date or ISO time", reason="not_a_time"
+        ) from None
     if parsed.tzinfo is None:
-        raise InvalidRecordError(f"{option} {value!r} needs a UTC offset (e.g. +08:00)")
+        raise InvalidRecordError(
+            f"{option} {value!r} needs a UTC offset (e.g. +08:00)", reason="time_without_zone"
+        )
     return parsed
 
 

@@ -44,6 +44,7 @@ from facegate.bench.verification import (
 )
 from facegate.cli.bench_attacks import register_bench as register_attacks
 from facegate.cli.bench_identification import register_bench as register_identification
+from facegate.cli.bench_import import register_bench as register_import
 from facegate.cli.context import get, progress_bar
 from facegate.core.config import Engine
 from facegate.errors import DatasetError
@@ -333,5 +334,6 @@ def calibrate_command(
 def register(app: typer.Typer) -> None:
     register_identification(bench_app)
     register_attacks(bench_app)
+    register_import(bench_app)
     app.add_typer(bench_app, name="bench")
     app.command("calibrate")(calibrate_command)

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from facegate.api.i18n import notice_labels
 from facegate.cli.context import get
 from facegate.errors import InvalidRecordError
 from facegate.privacy.notice_template import starter_notice
@@ -98,9 +99,15 @@ def notice_show(
     text = {k.value: v for k, v in notice.content.texts.items()}.get(lang)
     if text is None:
         raise typer.BadParameter(f"no text in {lang!r}; use zh or en")
-    table = Table(title=f"{site} notice {notice.version}", show_header=False)
+    # The whole notice, wrapped: residents are owed every word of it, and Chinese
+    # has no spaces to wrap at, so a cell folds rather than ending in "…".
+    table = Table(title=f"{site} notice {notice.version}", show_header=False, show_lines=True)
+    table.add_column("field", no_wrap=True)
+    table.add_column("text", overflow="fold")
+    # Labelled in the notice's own language, as the pages label it.
+    labels = dict(notice_labels().get(lang, []))
     for field in NOTICE_TEXT_FIELDS:
-        table.add_row(field, Text(getattr(text, field)))
+        table.add_row(labels.get(field, field), Text(getattr(text, field)))
     context.console.print(table)
 
 
@@ -235,11 +242,13 @@ def guardian_add(
 
 def _read_notice(path: Path) -> NoticeContent:
     if path.stat().st_size > MAX_NOTICE_BYTES:
-        raise InvalidRecordError(f"{path} is larger than {MAX_NOTICE_BYTES} bytes")
+        raise InvalidRecordError(
+            f"{path} is larger than {MAX_NOTICE_BYTES} bytes", reason="notice_file_too_large"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRecordError(f"{path} is not JSON: {exc}") from None
+        raise InvalidRecordError(f"{path} is not JSON: {exc}", reason="notice_invalid") from None
     return NoticeContent.parse(data)
 
 

@@ -13,6 +13,7 @@ from facegate import __version__
 from facegate.cli import (
     access,
     accountability,
+    admin,
     bench,
     compliance,
     demo,
@@ -26,6 +27,7 @@ from facegate.cli import (
     serve,
 )
 from facegate.cli.context import DEFAULT_ACTOR, Context, fail
+from facegate.cli.help_format import hide_flag_types
 from facegate.core.config import Engine
 from facegate.errors import FacegateError, FileSystemError
 
@@ -36,6 +38,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+hide_flag_types()
 _state = Context()
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ access.register(app)
 accountability.register(app)
 compliance.register(app)
 retention.register(app)
+admin.register(app)
 liveness.register(app)
 detector.register(app)
 engines.register(app)

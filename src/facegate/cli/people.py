@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -13,6 +14,7 @@ from rich.text import Text
 from facegate.cli.context import get
 from facegate.core.config import PRIVATE_DIR_MODE
 from facegate.store.records import DeletionReason, SubjectKind
+from facegate.store.schema import ID_LENGTH
 
 subject_app = typer.Typer(
     help="Add, list and delete subjects (residents, visitors).", no_args_is_help=True
@@ -20,6 +22,8 @@ subject_app = typer.Typer(
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 SiteOption = Annotated[str, typer.Option("--site", help="Site (community) code.")]
+#: A subject id is this many characters: `subject list` never cuts one.
+SUBJECT_ID_WIDTH = ID_LENGTH
 
 
 def init(
@@ -87,16 +91,21 @@ def subject_list(ctx: typer.Context, site: SiteOption = "demo") -> None:
     context = get(ctx)
     with context.store() as store:
         subjects = store.list_subjects(site)
-    table = Table("name", "kind", "status", "consent", "templates")
-    table.add_column("id", no_wrap=True)
+    # Fits 80 columns whole: the id (32 characters, copied into other commands, so never
+    # cut) goes under the name, which wraps; the short columns keep their full headers.
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_lines=True)
+    table.add_column("name / id", overflow="fold", min_width=SUBJECT_ID_WIDTH)
+    for header in ("kind", "status", "consent", "templates"):
+        table.add_column(header, no_wrap=True)
     for s in subjects:
+        who = Text(s.display_name or "—")
+        who.append(f"\n{s.id}", style="dim")
         table.add_row(
-            Text(s.display_name or "—"),
+            who,
             s.kind.value,
             s.status.value,
             "yes" if s.has_active_consent else "no",
             str(s.template_count),
-            s.id,
         )
     if context.as_json:
         context.emit({"subjects": subjects}, "")

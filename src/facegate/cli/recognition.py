@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from facegate.cli.context import get, progress_bar
 from facegate.gate import LivenessDemand
@@ -111,10 +112,16 @@ def identify_command(
             point,
             _liveness(skip_liveness),
         )
-    who = result.subject_id if result.outcome is Outcome.IDENTIFIED else "unknown"
+        # People read a name; scripts (--json) get the id as well.
+        name = (
+            store.get_subject(result.subject_id).display_name
+            if result.outcome is Outcome.IDENTIFIED and result.subject_id is not None
+            else None
+        )
+    who = name or result.subject_id or "unknown"
     context.emit(
-        {"identification": result},
-        f"{result.outcome.value}: {who} (of {result.gallery_subjects} subjects)",
+        {"identification": result, "name": name},
+        f"{result.outcome.value}: {escape(who)} (of {result.gallery_subjects} subjects)",
     )
     if result.outcome is not Outcome.IDENTIFIED:
         raise typer.Exit(NOT_MATCHED_EXIT)

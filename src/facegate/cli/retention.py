@@ -200,7 +200,7 @@ def snapshot_show(
     """Show a kept frame's record; with --out, also write the frame itself."""
     context = get(ctx)
     if out is not None and out.exists():
-        raise AlreadyExistsError(f"{out} exists; choose a new file")
+        raise AlreadyExistsError(f"{out} exists; choose a new file", reason="file_exists")
     with context.store() as store:
         info = store.snapshots.get(snapshot_id)
         if out is not None:

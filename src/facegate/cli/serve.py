@@ -11,7 +11,8 @@ from rich.markup import escape
 from facegate.api.app import create_app
 from facegate.cli.context import get
 from facegate.core.config import DetectorChoice
-from facegate.demo_service import prepare_demo_service
+from facegate.demo import DEMO_SITE
+from facegate.demo_service import prepare_demo_service, reset_password_command
 from facegate.store import Store
 from facegate.vision.pipeline import check_detector
 
@@ -53,6 +54,14 @@ def serve(
                 console.print(
                     f"                 password {escape(access.admin_password)} (shown once)"
                 )
+            else:
+                # A second run: the password was shown at the first one and is not stored.
+                console.print(
+                    "                 password: the one shown at the first run; lost it? run",
+                    soft_wrap=True,
+                )
+                command = reset_password_command(DEMO_SITE, access.admin_user, context.data_dir)
+                console.print(f"                 {escape(command)}", soft_wrap=True)
             console.print(f"  self-service   {base}/me      site demo, code {access.resident_code}")
             # One unbroken line: the link is meant to be copied whole.
             console.print(f"  gate kiosk     {base}/kiosk{access.kiosk_fragment}", soft_wrap=True)

@@ -2,7 +2,9 @@
 
 Below both the gate API and the CLI. The rules, in order; the first that refuses answers:
 
-1. a gate device's gate takes faces, else ``try_another`` / ``gate_does_not_accept``;
+1. a gate device's gate takes faces, else ``try_another`` / ``gate_does_not_accept``, and
+   its weekly schedule lets faces in now, else ``deny`` / ``outside_schedule`` (the
+   schedule's check, ``Store.schedules``, reads the time from its ``clock``);
 2. a challenge answer's nonce redeems for this device and gate (another device's answer
    is refused without spending it) and its frames pass the active check (order, same
    person, non-planar motion), else ``liveness_failed``; any other presentation shows a
@@ -137,6 +139,10 @@ class FaceDecider:
 
         if request.gate is not None and not request.gate.accepts_face:
             return answer(GateOutcome.TRY_ANOTHER, FaceReason.GATE_DOES_NOT_ACCEPT)
+        if request.gate is not None and not self.store.schedules.allows_now(
+            request.site_code, request.gate.code, FACE_KIND
+        ):
+            return answer(GateOutcome.DENY, FaceReason.OUTSIDE_SCHEDULE)
         point = request.operating_point
         if presented.challenge is not None:
             detail["challenge"] = "answered"
@@ -165,7 +171,10 @@ class FaceDecider:
             frame, face = frames[0], checked.baseline
         else:
             if presented.image is None:
-                raise InvalidRecordError("a face decision needs an image, or a challenge's frames")
+                raise InvalidRecordError(
+                    "a face decision needs an image, or a challenge's frames",
+                    reason="image_missing",
+                )
             frame = decode_frame(presented.image, self.max_pixels)
             try:
                 with self.pipelines.borrow() as pipeline:

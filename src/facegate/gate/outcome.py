@@ -24,6 +24,8 @@ class FaceReason(StrEnum):
     #: The gate wants movements too: the answer carries a challenge to do and send back.
     CHALLENGE_REQUIRED = "challenge_required"
     GATE_DOES_NOT_ACCEPT = "gate_does_not_accept"
+    #: The gate's weekly schedule does not let faces in now (``store.schedules``).
+    OUTSIDE_SCHEDULE = "outside_schedule"
 
 
 class FailedCheck(StrEnum):

@@ -13,6 +13,8 @@ from facegate.store.records import GateInfo, LivenessLevel
 
 #: Why templates are read for a decision at a gate (the ``templates.read`` audit purpose).
 GATE_PURPOSE = "gate"
+#: Why templates are read for staff's test of recognition from the console.
+TRIAL_PURPOSE = "recognition_test"
 
 
 class LivenessDemand(StrEnum):
@@ -57,8 +59,10 @@ class FaceRequest:
     ``claimed_subject``, at ``operating_point``, with the liveness ``liveness`` demands.
 
     ``gate`` and ``device_id`` are set for a gate device (:meth:`at_gate`) and left out for
-    an operator's check (the CLI). Raises ``ValueError`` naming the field when they do not
-    fit together.
+    an operator's check (the CLI). ``trial_gate`` names the gate staff test recognition for
+    from the console (a photo, no device): audited as ``recognition.tested``, which opens
+    nothing and is not a gate decision. Raises ``ValueError`` naming the field when they do
+    not fit together.
     """
 
     site_code: str
@@ -68,6 +72,7 @@ class FaceRequest:
     operating_point: OperatingPoint = DEFAULT_OPERATING_POINT
     gate: GateInfo | None = None
     device_id: str | None = None
+    trial_gate: str | None = None
 
     def __post_init__(self) -> None:
         # Plain strings become the enums (the rules compare with ``is``).
@@ -85,6 +90,8 @@ class FaceRequest:
             raise ValueError("liveness: a challenge is bound to a gate device")
         if self.liveness is LivenessDemand.SKIPPED and self.gate is not None:
             raise ValueError("liveness: a gate never skips liveness")
+        if self.trial_gate is not None and self.gate is not None:
+            raise ValueError("trial_gate: a gate device's presentation is not a test")
 
     @classmethod
     def at_gate(
@@ -103,6 +110,8 @@ class FaceRequest:
 
     @property
     def action(self) -> AuditAction:
+        if self.trial_gate is not None:
+            return AuditAction.RECOGNITION_TESTED
         if self.claimed_subject is None:
             return AuditAction.DECISION_IDENTIFY
         return AuditAction.DECISION_VERIFY
@@ -112,10 +121,14 @@ class FaceRequest:
         """The audited purpose of reading templates for this decision."""
         if self.gate is not None:
             return GATE_PURPOSE
+        if self.trial_gate is not None:
+            return TRIAL_PURPOSE
         return "identify" if self.claimed_subject is None else "verify"
 
     def where(self) -> dict[str, DetailValue]:
         """The audit detail naming the gate and device, if any."""
+        if self.trial_gate is not None:
+            return {"gate": self.trial_gate}
         if self.gate is None or self.device_id is None:
             return {}
         return {"gate": self.gate.code, "device": self.device_id}

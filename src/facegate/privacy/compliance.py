@@ -1,10 +1,11 @@
 """The compliance report (R-33): every rule, the tests that prove it, and the live site.
 
-``build_report`` joins the rule catalogue (``privacy.rules``), the last test run's rule
-results (``privacy.run_results``) and the live checks of one site (``privacy.live``) into
-a ``ComplianceReport``; ``render_markdown`` and ``render_html`` write it out. A rule is
-PROVEN when at least one of its tests passed and none failed, FAILING when any failed, and
-UNTESTED when no test carries it or all of its tests were skipped.
+``build_report`` joins the rule catalogue (``privacy.rules``), a test run's rule results
+(the last local run, ``privacy.run_results``, or the release's shipped and hashed results,
+``privacy.release_results``) and the live checks of one site (``privacy.live``) into a
+``ComplianceReport``; ``render_markdown`` and ``render_html`` write it out in English (the
+console's localized page is ``api.compliance_page``). A rule's status is
+``privacy.rule_status``'s.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ import html
 import logging
 import shutil
 import subprocess
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 from facegate import __version__
 from facegate.privacy.live import LiveCheck, LiveReport, LiveStatus, worst_status
-from facegate.privacy.rules import Rule, RuleId, all_rules
+from facegate.privacy.release_results import FREEZE_COMMAND, ReleaseResults, ReleaseState
+from facegate.privacy.rule_status import RuleStatus, rule_status
+from facegate.privacy.rules import Rule, all_rules
 from facegate.privacy.run_results import RuleRun, TestOutcome, TestResult, write_text_atomic
 from facegate.store.schema import utcnow
 
@@ -36,10 +37,7 @@ RUN_TESTS_COMMAND = "make test"
 _GIT_TIMEOUT_S = 5
 
 
-class RuleStatus(StrEnum):
-    PROVEN = "proven"
-    FAILING = "failing"
-    UNTESTED = "untested"
+__all__ = ["RuleStatus", "build_report", "render_html", "render_markdown", "rule_status"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +80,8 @@ class ComplianceReport:
     live_checks: tuple[LiveCheck, ...]
     #: Things the reader must know (tests not run, unknown ids in the results...).
     notes: tuple[str, ...]
+    #: The shipped release results the run came from; None for a local test run.
+    release: ReleaseResults | None = None
 
     def count(self, status: RuleStatus) -> int:
         return sum(1 for entry in self.entries if entry.status is status)
@@ -99,20 +99,29 @@ def build_report(
     rules: Iterable[Rule] | None = None,
     generated_at: datetime | None = None,
     git_rev: str | None = None,
+    release: ReleaseResults | None = None,
 ) -> ComplianceReport:
     """The report for ``rules`` (default: the whole catalogue). ``run`` None means the tests
-    have not been run; ``live`` None means no site was checked."""
+    have not been run; ``live`` None means no site was checked. With ``release`` the run is
+    the release's shipped results (``release.run``, None when they cannot be trusted)."""
     catalogue = tuple(all_rules() if rules is None else rules)
     notes: list[str] = []
     info = None
+    if release is not None:
+        run = release.run
+        notes += _release_notes(release)
+        git_rev = git_rev or release.git_revision
     if run is None:
-        notes.append(
-            f"The tests have not been run: no rule results at {results_path}. Run "
-            f"`{RUN_TESTS_COMMAND}` (or `pytest`), then generate this report again."
-        )
+        # Shipped results that cannot be used have said so in their note already.
+        if release is None:
+            notes.append(
+                f"The tests have not been run: no rule results at {results_path}. Run "
+                f"`{RUN_TESTS_COMMAND}` (or `pytest`), then generate this report again."
+            )
     else:
         info = RunInfo(
-            results_path=str(results_path),
+            # The packaged file's name only: where facegate is installed is not the reader's.
+            results_path=results_path.name if release is not None else str(results_path),
             started_at=run.started_at,
             finished_at=run.finished_at,
             exit_status=run.exit_status,
@@ -126,7 +135,7 @@ def build_report(
                 f"The results name rule ids this catalogue does not have (ignored): "
                 f"{', '.join(unknown)}"
             )
-        if run.pytest_args:
+        if run.pytest_args and release is None:
             notes.append(
                 f"The results come from `pytest {' '.join(run.pytest_args)}`: if that was not "
                 "the whole suite, rules proven only by other tests show as untested."
@@ -143,11 +152,32 @@ def build_report(
         entries=entries,
         live_checks=() if live is None else live.checks,
         notes=tuple(notes),
+        release=release,
     )
 
 
+def _release_notes(release: ReleaseResults) -> list[str]:
+    if release.state is ReleaseState.ALTERED:
+        return [
+            "The rule-test results shipped with this release were altered after release "
+            f"({release.problem}): they are not used, and every rule shows as untested. "
+            "Reinstall facegate to restore them."
+        ]
+    if release.state is ReleaseState.MISSING:
+        return [
+            "This installation has no shipped rule-test results: every rule shows as "
+            "untested. Reinstall facegate to restore them."
+        ]
+    if release.state is ReleaseState.STALE:
+        return [
+            f"The shipped rule-test results do not match this release's rules "
+            f"({release.problem}); regenerate them with `{FREEZE_COMMAND}`."
+        ]
+    return []
+
+
 def _entry(rule: Rule, run: RuleRun | None, live: LiveReport | None) -> RuleEntry:
-    status, note, tests = _test_status(rule.id, run)
+    status, note, tests = rule_status(rule.id, run)
     checks = () if live is None else live.for_rule(rule.id)
     if checks:
         live_note = "; ".join(check.explanation for check in checks)
@@ -164,31 +194,6 @@ def _entry(rule: Rule, run: RuleRun | None, live: LiveReport | None) -> RuleEntr
         live_checks=checks,
         live_note=live_note,
     )
-
-
-def _test_status(
-    rule_id: RuleId, run: RuleRun | None
-) -> tuple[RuleStatus, str, tuple[TestResult, ...]]:
-    if run is None:
-        return RuleStatus.UNTESTED, "the tests have not been run", ()
-    tests = tuple(test for test in run.tests if rule_id.value in test.rules)
-    outcomes = Counter(test.outcome for test in tests)
-    total = len(tests)
-    if not tests:
-        return RuleStatus.UNTESTED, f"no test in the last run carries {rule_id.value}", ()
-    if outcomes[TestOutcome.FAILED]:
-        return (
-            RuleStatus.FAILING,
-            f"{outcomes[TestOutcome.FAILED]} of {total} test(s) failed",
-            tests,
-        )
-    if outcomes[TestOutcome.PASSED]:
-        skipped = outcomes[TestOutcome.SKIPPED]
-        extra = f", {skipped} skipped" if skipped else ""
-        return RuleStatus.PROVEN, f"{outcomes[TestOutcome.PASSED]} of {total} passed{extra}", tests
-    reasons = sorted({test.reason for test in tests if test.reason})
-    why = f": {reasons[0]}" if len(reasons) == 1 else ""
-    return RuleStatus.UNTESTED, f"all {total} test(s) were skipped{why}", tests
 
 
 def git_revision(directory: Path | None = None) -> str | None:
@@ -259,11 +264,15 @@ def _meta_lines(report: ComplianceReport) -> list[tuple[str, str]]:
     lines = [
         ("Generated", report.generated_at.isoformat(timespec="seconds")),
         ("facegate", report.facegate_version),
-        ("Revision", report.git_revision or "not a git checkout"),
+        ("Revision", report.git_revision or "unknown"),
         ("Site", report.site_code or "none checked"),
     ]
+    release = report.release
+    if release is not None:
+        lines.append(("Release results", _release_line(release)))
     if run is None:
-        lines.append(("Test run", f"not run: run `{RUN_TESTS_COMMAND}`"))
+        if release is None:
+            lines.append(("Test run", f"not run: run `{RUN_TESTS_COMMAND}`"))
     else:
         lines.append(
             (
@@ -275,6 +284,13 @@ def _meta_lines(report: ComplianceReport) -> list[tuple[str, str]]:
     counts = ", ".join(f"{report.count(s)} {status_label(s).lower()}" for s in RuleStatus)
     lines.append(("Rules", f"{len(report.entries)}: {counts}"))
     return lines
+
+
+def _release_line(release: ReleaseResults) -> str:
+    digest = release.sha256 or "none"
+    if release.state is ReleaseState.VERIFIED:
+        return f"verified (sha256 {digest})"
+    return f"{release.state.value}: {release.problem} (sha256 {digest})"
 
 
 def render_markdown(report: ComplianceReport) -> str:

@@ -4,12 +4,16 @@ Each check reads the store (read-only) and says whether the site is set up the w
 needs: OK, ATTENTION (the operator must act), NOT_CONFIGURED (a required record is missing)
 or NOT_APPLICABLE (the site's settings make the rule moot, e.g. no frames are kept so
 none needs blurring). Explanations hold counts and codes, never names or face data.
+
+Each check also carries a message ``key`` and its ``values`` (counts, dates, codes), so the
+console can say it in the manager's language (page words ``live_<key>`` in
+``api.words.reports``); ``explanation`` is the English line for the CLI and Markdown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -20,12 +24,14 @@ from sqlalchemy.orm import Session
 from facegate.core.config import Settings
 from facegate.errors import FacegateError
 from facegate.privacy.rules import RuleId
+from facegate.store.audit import AuditAction
 from facegate.store.engine import sqlite_path
 from facegate.store.filing import FILING_THRESHOLD, enrolled_people
 from facegate.store.queries import count, site_by_code
 from facegate.store.records import EXPIRING_KINDS, SubjectKind, SubjectStatus
 from facegate.store.retention import declares_kept_frames
 from facegate.store.schema import (
+    AuditEvent,
     Consent,
     FilingAlert,
     Gate,
@@ -68,6 +74,9 @@ class LiveCheck:
     status: LiveStatus
     #: One line saying what was found.
     explanation: str
+    #: The message's key (its page words are ``live_<key>``) and the values it names.
+    key: str = ""
+    values: Mapping[str, str | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +109,8 @@ def check_site(store: Store, site_code: str, now: datetime | None = None) -> Liv
                 (RuleId.R27, RuleId.R28),
                 LiveStatus.OK,
                 f"the audit chain verifies: {audit.events_checked} events, none altered or removed",
+                "audit_ok",
+                events=audit.events_checked,
             )
         )
     else:
@@ -109,14 +120,30 @@ def check_site(store: Store, site_code: str, now: datetime | None = None) -> Liv
                 (RuleId.R27, RuleId.R28),
                 LiveStatus.ATTENTION,
                 f"the audit chain is broken at event {audit.first_bad_event_id}: {audit.reason}",
+                "audit_broken",
+                event=audit.first_bad_event_id or 0,
+                reason=audit.reason or "",
             )
         )
     checks.append(check_key_separation(store.settings))
     return LiveReport(site_code=site.code, checked_at=now, checks=tuple(checks))
 
 
-def _check(name: str, rules: tuple[RuleId, ...], status: LiveStatus, text: str) -> LiveCheck:
-    return LiveCheck(name=name, rules=rules, status=status, explanation=text)
+def _check(
+    name: str,
+    rules: tuple[RuleId, ...],
+    status: LiveStatus,
+    text: str,
+    key: str,
+    **values: str | int,
+) -> LiveCheck:
+    return LiveCheck(
+        name=name, rules=rules, status=status, explanation=text, key=key, values=values
+    )
+
+
+def _day(when: datetime) -> str:
+    return f"{when:%Y-%m-%d}"
 
 
 def _latest_notice(session: Session, site: Site) -> Notice | None:
@@ -134,6 +161,7 @@ def _notice(session: Session, site: Site, now: datetime) -> LiveCheck:
             LiveStatus.NOT_CONFIGURED,
             "no processing notice is published: no consent can be recorded and nobody can "
             "be enrolled",
+            "notice_missing",
         )
     versions = count(session, Notice, Notice.site_id == site.id)
     return _check(
@@ -142,6 +170,10 @@ def _notice(session: Session, site: Site, now: datetime) -> LiveCheck:
         LiveStatus.OK,
         f"notice {latest.version} published {latest.published_at:%Y-%m-%d} "
         f"({versions} version(s) on record)",
+        "notice_ok",
+        version=latest.version,
+        published=_day(latest.published_at),
+        versions=versions,
     )
 
 
@@ -158,6 +190,7 @@ def _assessment(session: Session, site: Site, now: datetime) -> LiveCheck:
             (RuleId.R30,),
             LiveStatus.NOT_CONFIGURED,
             "no impact assessment is on record: enrollment is refused until one is recorded",
+            "assessment_missing",
         )
     if latest.retain_until < latest.assessed_at + ASSESSMENT_RETENTION:
         return _check(
@@ -166,6 +199,9 @@ def _assessment(session: Session, site: Site, now: datetime) -> LiveCheck:
             LiveStatus.ATTENTION,
             f"the assessment of {latest.assessed_at:%Y-%m-%d} is kept only until "
             f"{latest.retain_until:%Y-%m-%d}, less than three years",
+            "assessment_short",
+            assessed=_day(latest.assessed_at),
+            retain_until=_day(latest.retain_until),
         )
     return _check(
         "impact_assessment",
@@ -173,6 +209,9 @@ def _assessment(session: Session, site: Site, now: datetime) -> LiveCheck:
         LiveStatus.OK,
         f"assessment of {latest.assessed_at:%Y-%m-%d} on record, kept until "
         f"{latest.retain_until:%Y-%m-%d}",
+        "assessment_ok",
+        assessed=_day(latest.assessed_at),
+        retain_until=_day(latest.retain_until),
     )
 
 
@@ -184,6 +223,7 @@ def _gates(session: Session, site: Site, now: datetime) -> LiveCheck:
             (RuleId.R10,),
             LiveStatus.NOT_CONFIGURED,
             "no gate is configured at this site",
+            "gates_none",
         )
     face_only = [g.code for g in gates if not (g.accepts_card or g.accepts_pin or g.accepts_otp)]
     if face_only:
@@ -193,6 +233,10 @@ def _gates(session: Session, site: Site, now: datetime) -> LiveCheck:
             (RuleId.R10,),
             LiveStatus.ATTENTION,
             f"{len(face_only)} of {len(gates)} gates accept only the face: {', '.join(face_only)}",
+            "gates_face_only",
+            face_only=len(face_only),
+            total=len(gates),
+            codes=", ".join(face_only),
         )
     with_face = sum(1 for g in gates if g.accepts_face)
     return _check(
@@ -200,6 +244,9 @@ def _gates(session: Session, site: Site, now: datetime) -> LiveCheck:
         (RuleId.R10,),
         LiveStatus.OK,
         f"all {len(gates)} gates accept a card, PIN or one-time code ({with_face} also the face)",
+        "gates_ok",
+        total=len(gates),
+        with_face=with_face,
     )
 
 
@@ -211,25 +258,32 @@ def _raw_frames(session: Session, site: Site, now: datetime) -> LiveCheck:
             rules,
             LiveStatus.OK,
             "keep_disputed_frames is off: no frame is kept after the template is made",
+            "frames_off",
         )
     try:
         declared = declares_kept_frames(session, site.id)
     except FacegateError as exc:
-        declared, why = False, f"its notice cannot be read ({exc})"
-    else:
-        why = "the current notice does not declare keeping them"
+        return _check(
+            "raw_frames",
+            rules,
+            LiveStatus.ATTENTION,
+            f"keep_disputed_frames is on but its notice cannot be read ({exc})",
+            "frames_notice_unreadable",
+        )
     if not declared:
         return _check(
             "raw_frames",
             rules,
             LiveStatus.ATTENTION,
-            f"keep_disputed_frames is on but {why}",
+            "keep_disputed_frames is on but the current notice does not declare keeping them",
+            "frames_undeclared",
         )
     return _check(
         "raw_frames",
         rules,
         LiveStatus.OK,
         "frames of disputed entries are kept, as the current notice declares",
+        "frames_declared",
     )
 
 
@@ -241,6 +295,7 @@ def _bystanders(session: Session, site: Site, now: datetime) -> LiveCheck:
             (RuleId.R25,),
             LiveStatus.NOT_APPLICABLE,
             "no frame is kept (keep_disputed_frames is off), so no bystander needs blurring",
+            "bystanders_none",
         )
     redacted = session.scalar(
         select(func.coalesce(func.sum(Snapshot.bystanders_redacted), 0)).where(
@@ -252,6 +307,9 @@ def _bystanders(session: Session, site: Site, now: datetime) -> LiveCheck:
         (RuleId.R25,),
         LiveStatus.OK,
         f"{kept} kept frame(s), blurred before writing ({redacted} bystander face(s) redacted)",
+        "bystanders_ok",
+        kept=kept,
+        redacted=int(redacted or 0),
     )
 
 
@@ -264,6 +322,8 @@ def _snapshot_retention(session: Session, site: Site, now: datetime) -> LiveChec
             rules,
             LiveStatus.ATTENTION,
             f"{overdue} kept frame(s) are past their expiry: run the retention job",
+            "snapshots_overdue",
+            overdue=overdue,
         )
     if site.snapshot_retention_days <= 0:
         return _check(
@@ -271,12 +331,16 @@ def _snapshot_retention(session: Session, site: Site, now: datetime) -> LiveChec
             rules,
             LiveStatus.NOT_CONFIGURED,
             f"snapshot_retention_days is {site.snapshot_retention_days}: set a positive value",
+            "snapshots_unset",
+            days=site.snapshot_retention_days,
         )
     return _check(
         "snapshot_retention",
         rules,
         LiveStatus.OK,
         f"kept frames expire after {site.snapshot_retention_days} days; none is overdue",
+        "snapshots_ok",
+        days=site.snapshot_retention_days,
     )
 
 
@@ -289,6 +353,7 @@ def _subject_retention(session: Session, site: Site, now: datetime) -> LiveCheck
             rules,
             LiveStatus.NOT_CONFIGURED,
             "resident_retention_days is not set: moved-out residents would never be purged",
+            "subjects_unset",
         )
     active = (Subject.site_id == site.id, Subject.status == SubjectStatus.ACTIVE)
     moved_out = session.scalars(
@@ -313,6 +378,9 @@ def _subject_retention(session: Session, site: Site, now: datetime) -> LiveCheck
             LiveStatus.ATTENTION,
             f"{residents_overdue} moved-out resident(s) and {expired} visitor(s) or temporary "
             "resident(s) are past their retention: run the retention job",
+            "subjects_overdue",
+            residents=residents_overdue,
+            expiring=expired,
         )
     return _check(
         "subject_retention",
@@ -320,6 +388,8 @@ def _subject_retention(session: Session, site: Site, now: datetime) -> LiveCheck
         LiveStatus.OK,
         f"residents are purged {days} days after move-out; visitors and temporary residents "
         "expire by themselves; none is overdue",
+        "subjects_ok",
+        days=days,
     )
 
 
@@ -341,9 +411,15 @@ def _consent_renewal(session: Session, site: Site, now: datetime) -> LiveCheck:
             LiveStatus.ATTENTION,
             f"{waiting} person(s) must consent to the widened notice before their face is "
             "processed again (their face processing is stopped)",
+            "renewal_waiting",
+            waiting=waiting,
         )
     return _check(
-        "consent_renewal", (RuleId.R06,), LiveStatus.OK, "no consent is waiting for renewal"
+        "consent_renewal",
+        (RuleId.R06,),
+        LiveStatus.OK,
+        "no consent is waiting for renewal",
+        "renewal_none",
     )
 
 
@@ -357,6 +433,10 @@ def _filing(session: Session, site: Site, now: datetime) -> LiveCheck:
             LiveStatus.ATTENTION,
             f"filing alert raised {alert.raised_at:%Y-%m-%d} at {alert.enrolled_people:,} "
             f"people: filing with the provincial CAC is due by {alert.due_by:%Y-%m-%d}",
+            "filing_alert",
+            raised=_day(alert.raised_at),
+            people=alert.enrolled_people,
+            due=f"{alert.due_by:%Y-%m-%d}",
         )
     if enrolled >= FILING_THRESHOLD:
         return _check(
@@ -365,6 +445,9 @@ def _filing(session: Session, site: Site, now: datetime) -> LiveCheck:
             LiveStatus.ATTENTION,
             f"the operator has {enrolled:,} enrolled people (threshold {FILING_THRESHOLD:,}) "
             "but no filing alert was raised",
+            "filing_missed",
+            enrolled=enrolled,
+            threshold=FILING_THRESHOLD,
         )
     return _check(
         "filing_threshold",
@@ -372,6 +455,9 @@ def _filing(session: Session, site: Site, now: datetime) -> LiveCheck:
         LiveStatus.OK,
         f"the operator has {enrolled:,} enrolled people, below the filing threshold of "
         f"{FILING_THRESHOLD:,}",
+        "filing_ok",
+        enrolled=enrolled,
+        threshold=FILING_THRESHOLD,
     )
 
 
@@ -391,8 +477,39 @@ def _incidents(session: Session, site: Site, now: datetime) -> LiveCheck:
             (RuleId.R28,),
             LiveStatus.ATTENTION,
             f"{len(open_incidents)} unresolved incident(s): {kinds}",
+            "incidents_open",
+            open=len(open_incidents),
+            kinds=kinds,
         )
-    return _check("open_incidents", (RuleId.R28,), LiveStatus.OK, "no unresolved incident")
+    return _check(
+        "open_incidents", (RuleId.R28,), LiveStatus.OK, "no unresolved incident", "incidents_none"
+    )
+
+
+def _retention_run(session: Session, site: Site, now: datetime) -> LiveCheck:
+    """R-24 needs the retention job to actually run: when did it last, here or everywhere."""
+    last = session.scalar(
+        select(func.max(AuditEvent.at)).where(
+            AuditEvent.action == AuditAction.RETENTION_RUN.value,
+            or_(AuditEvent.site_id == site.id, AuditEvent.site_id.is_(None)),
+        )
+    )
+    if last is None:
+        return _check(
+            "retention_run",
+            (RuleId.R24,),
+            LiveStatus.NOT_CONFIGURED,
+            "the retention job has never run at this site: schedule it (e.g. daily)",
+            "retention_never",
+        )
+    return _check(
+        "retention_run",
+        (RuleId.R24,),
+        LiveStatus.OK,
+        f"the retention job last ran {last:%Y-%m-%d %H:%M} UTC",
+        "retention_last",
+        at=f"{last:%Y-%m-%d %H:%M} UTC",
+    )
 
 
 def check_key_separation(settings: Settings) -> LiveCheck:
@@ -411,6 +528,8 @@ def check_key_separation(settings: Settings) -> LiveCheck:
                 LiveStatus.ATTENTION,
                 f"the key store is the database file ({database.name}): a database backup "
                 "would hold the keys, and deletion would not reach it",
+                "keys_in_database",
+                database=database.name,
             )
         if key_file is not None and _same_file(key_file, database):
             return _check(
@@ -418,10 +537,13 @@ def check_key_separation(settings: Settings) -> LiveCheck:
                 rules,
                 LiveStatus.ATTENTION,
                 f"the site key file is the database file ({database.name})",
+                "key_file_in_database",
+                database=database.name,
             )
     # File names only: the report is shown in a browser and handed to auditors, and
     # where the keys lie on the server is not theirs to know.
-    where_key = site_key or f"the key file {key_file.name if key_file else '?'}"
+    key = site_key or (key_file.name if key_file else "?")
+    where_key = site_key or f"the key file {key}"
     where_db = f"the database file {database.name}" if database is not None else "the server"
     return _check(
         "key_separation",
@@ -429,6 +551,10 @@ def check_key_separation(settings: Settings) -> LiveCheck:
         LiveStatus.OK,
         f"data keys in the key store file {keystore.name}, apart from {where_db}; site key "
         f"from {where_key}",
+        "keys_apart" if database is not None else "keys_apart_server",
+        keystore=keystore.name,
+        database="" if database is None else database.name,
+        site_key=key,
     )
 
 
@@ -452,4 +578,5 @@ _SESSION_CHECKS: tuple[Callable[[Session, Site, datetime], LiveCheck], ...] = (
     _consent_renewal,
     _filing,
     _incidents,
+    _retention_run,
 )

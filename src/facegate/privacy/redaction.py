@@ -254,12 +254,16 @@ def _check_image(image: object) -> None:
 def _check_subject(subject: Box, width: int, height: int) -> Box:
     values = subject.as_list()
     if not all(math.isfinite(v) for v in values):
-        raise InvalidRecordError(f"subject box must be finite, got {values}")
+        raise InvalidRecordError(f"subject box must be finite, got {values}", reason="bad_box")
     if subject.width <= 0 or subject.height <= 0:
-        raise InvalidRecordError(f"subject box must have x2 > x1 and y2 > y1, got {values}")
+        raise InvalidRecordError(
+            f"subject box must have x2 > x1 and y2 > y1, got {values}", reason="bad_box"
+        )
     clipped = _clipped(subject, width, height)
     if clipped.width <= 0 or clipped.height <= 0:
-        raise InvalidRecordError(f"subject box {values} lies outside the {width}×{height} frame")
+        raise InvalidRecordError(
+            f"subject box {values} lies outside the {width}×{height} frame", reason="bad_box"
+        )
     return clipped
 
 

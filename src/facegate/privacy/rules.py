@@ -450,8 +450,17 @@ _RULES = (
         "The pytest plugin facegate.testing.rule_results records every test marked "
         "rule(...); privacy.compliance joins those results with this catalogue and the "
         "live checks of privacy.live; `facegate compliance report` writes it as Markdown "
-        "and HTML.",
-        ("facegate.privacy.compliance", "facegate.privacy.live", "facegate.privacy.rules"),
+        "and HTML. A release ships its test run's results in the package with their SHA-256 "
+        "(privacy.release_results, `facegate compliance freeze`), so a deployed site's "
+        "console shows them, or that they were altered, beside its live checks, in Chinese "
+        "or English (api.compliance_page).",
+        (
+            "facegate.privacy.compliance",
+            "facegate.privacy.live",
+            "facegate.privacy.rules",
+            "facegate.privacy.release_results",
+            "facegate.api.compliance_page",
+        ),
         "Run the tests and the report regularly (PIPL 54 audits) and keep the reports.",
     ),
 )

@@ -102,7 +102,9 @@ def run_from_json(data: object, source: str = "rule results") -> RuleRun:
             tests=tests,
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidRecordError(f"{source} is not a rule-results file: {exc}") from None
+        raise InvalidRecordError(
+            f"{source} is not a rule-results file: {exc}", reason="bad_results_file"
+        ) from None
 
 
 def read_run(path: Path) -> RuleRun | None:
@@ -114,7 +116,9 @@ def read_run(path: Path) -> RuleRun | None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidRecordError(f"{path} is not valid JSON: {exc}") from None
+        raise InvalidRecordError(
+            f"{path} is not valid JSON: {exc}", reason="bad_results_file"
+        ) from None
     return run_from_json(data, str(path))
 
 

@@ -50,12 +50,14 @@ def check_pin(pin: str) -> str:
     shape_ok = isinstance(pin, str) and _DIGITS.fullmatch(pin) is not None
     if not shape_ok or not MIN_PIN_DIGITS <= len(pin) <= MAX_PIN_DIGITS:
         raise InvalidRecordError(
-            f"a PIN is {MIN_PIN_DIGITS} to {MAX_PIN_DIGITS} digits (0-9), nothing else"
+            f"a PIN is {MIN_PIN_DIGITS} to {MAX_PIN_DIGITS} digits (0-9), nothing else",
+            reason="pin_format",
         )
     if is_trivial_pin(pin):
         raise InvalidRecordError(
             "this PIN is too easy to guess (one digit repeated, an ascending or descending "
-            "run, a short repeated block or a common choice): choose another"
+            "run, a short repeated block or a common choice): choose another",
+            reason="pin_too_easy",
         )
     return pin
 
@@ -63,7 +65,9 @@ def check_pin(pin: str) -> str:
 def check_pin_attempt(pin: str) -> str:
     """A PIN typed at a gate: digits only and not over the maximum length (else refused)."""
     if not isinstance(pin, str) or not _DIGITS.fullmatch(pin) or len(pin) > MAX_PIN_DIGITS:
-        raise InvalidRecordError(f"a PIN is 1 to {MAX_PIN_DIGITS} digits (0-9)")
+        raise InvalidRecordError(
+            f"a PIN is 1 to {MAX_PIN_DIGITS} digits (0-9)", reason="pin_attempt_format"
+        )
     return pin
 
 
@@ -86,7 +90,8 @@ def normalize_card_number(number: str) -> str:
     text = _CARD_SEPARATORS.sub("", number).upper() if isinstance(number, str) else ""
     if not _CARD.fullmatch(text):
         raise InvalidRecordError(
-            f"a card number is {MIN_CARD_CHARS} to {MAX_CARD_CHARS} letters or digits"
+            f"a card number is {MIN_CARD_CHARS} to {MAX_CARD_CHARS} letters or digits",
+            reason="card_format",
         )
     return text
 
@@ -100,7 +105,7 @@ def check_otp_code(code: str) -> str:
     """A presented one-time code: exactly ``OTP_DIGITS`` digits (spaces around ignored)."""
     text = code.strip() if isinstance(code, str) else ""
     if len(text) != OTP_DIGITS or not _DIGITS.fullmatch(text):
-        raise InvalidRecordError(f"a one-time code is {OTP_DIGITS} digits")
+        raise InvalidRecordError(f"a one-time code is {OTP_DIGITS} digits", reason="otp_format")
     return text
 
 

@@ -1,8 +1,13 @@
 """Who may use the web service: administrators, resident sessions, gate devices.
 
-- Administrators sign in with a password (argon2id). A failed sign-in costs the same time
-  whether or not the account exists, and an account locks for ``ADMIN_LOCKOUT`` after
-  ``MAX_ADMIN_FAILURES`` failures in a row.
+- Staff (site administrators, front desk operators, auditors: ``Role``) sign in with a
+  password (argon2id). A failed sign-in costs the same time and gets the same refusal
+  whether or not the account exists; an account locks for ``ADMIN_LOCKOUT`` after
+  ``MAX_ADMIN_FAILURES`` failures in a row. While it is locked every attempt is refused
+  with reason ``locked`` and the lock's end (``until``), whatever the password: telling
+  only a correct password that the account is locked would let a guesser go on guessing
+  through the lock-out. A stranger learns that a username exists only after locking it,
+  which takes ``MAX_ADMIN_FAILURES`` audited failures (and the per-address rate limit).
 - Residents sign in to self-service with a one-time code the front desk hands them (kept
   as a keyed hash, single use, short-lived); no password and no phone number is stored.
 - Sessions are random bearer tokens; only their SHA-256 is stored, with an expiry. A
@@ -63,6 +68,8 @@ SIGNIN_CODE_TTL = timedelta(minutes=15)
 #: 32 random bytes: guessing a token or a device key is out of reach.
 TOKEN_BYTES = 32
 _SIGNIN_KIND = "signin-code"
+#: The ``reason`` of a sign-in refused because the account is locked.
+LOCKED = "locked"
 
 #: Admin passwords; the same argon2id parameters as PINs.
 PASSWORD_HASHER = SecretHasher()
@@ -86,10 +93,13 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AdminInfo:
+    """A staff account (never its password hash)."""
+
     id: str
     site_id: str
     site_code: str
     username: str
+    role: Role = Role.ADMIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +153,25 @@ class Accounts(StoreModule):
     """Administrators, sessions and resident sign-in codes."""
 
     def create_admin(
-        self, site_code: str, username: str, password: str, *, actor: str
+        self,
+        site_code: str,
+        username: str,
+        password: str,
+        *,
+        actor: str,
+        role: Role = Role.ADMIN,
     ) -> AdminInfo:
+        """A staff account of ``site_code`` (a site administrator unless ``role`` says)."""
         username = check_text(username, "username", ACTOR_LENGTH)
-        _check_password(password)
+        role = staff_role(role)
+        check_password(password)
         password_hash = PASSWORD_HASHER.hash(password)
         with self._store.transaction() as session:
             site = site_by_code(session, site_code)
             if session.scalar(select(AdminAccount.id).where(AdminAccount.username == username)):
-                raise AlreadyExistsError(f"an administrator {username!r} already exists")
+                raise AlreadyExistsError(
+                    f"an administrator {username!r} already exists", reason="username_taken"
+                )
             account = AdminAccount(
                 id=new_id(),
                 site_id=site.id,
@@ -159,6 +179,7 @@ class Accounts(StoreModule):
                 password_hash=password_hash,
                 created_at=utcnow(),
                 failed_attempts=0,
+                role=role.value,
             )
             session.add(account)
             self._store.audit(
@@ -166,28 +187,38 @@ class Accounts(StoreModule):
                 actor,
                 AuditAction.ADMIN_CREATED,
                 site_id=site.id,
-                detail={"admin_id": account.id},
+                detail={"admin_id": account.id, "role": role.value},
             )
-            return AdminInfo(account.id, site.id, site.code, username)
+            return AdminInfo(account.id, site.id, site.code, username, role)
 
-    def set_admin_password(self, username: str, password: str, *, actor: str) -> AdminInfo:
-        """Replace an administrator's password, lift a lock-out and end their sessions.
+    def set_admin_password(
+        self, username: str, password: str, *, actor: str, site_code: str | None = None
+    ) -> AdminInfo:
+        """Replace a staff member's password, lift a lock-out and end their sessions.
 
-        The new hash goes to the key store's revocation log before the commit, so a
-        restored backup brings back this password and not the one it replaced.
+        With ``site_code``, an account of another site is not found (the CLI and the staff
+        page name the site). The new hash goes to the key store's revocation log before
+        the commit, so a restored backup brings back this password and not the one it
+        replaced.
         """
-        _check_password(password)
+        check_password(password)
         password_hash = PASSWORD_HASHER.hash(password)
         with self._store.transaction() as session:
             row = session.scalar(select(AdminAccount).where(AdminAccount.username == username))
+            if (
+                row is not None
+                and site_code is not None
+                and site_by_code(session, site_code).id != row.site_id
+            ):
+                row = None
             if row is None:
-                raise NotFoundError(f"no administrator {username!r}")
+                raise NotFoundError(f"no staff account {username!r}")
             now = utcnow()
             row.password_hash = password_hash
             row.failed_attempts = 0
             row.locked_until = None
             # Whoever signed in with the old password (perhaps the one it leaked to) is out.
-            ended = end_sessions(session, role=Role.ADMIN, principal_id=row.id)
+            ended = end_sessions(session, principal_id=row.id)
             self._store.audit(
                 session,
                 actor,
@@ -208,7 +239,7 @@ class Accounts(StoreModule):
                 ]
             )
             site = session.get_one(Site, row.site_id)
-            return AdminInfo(row.id, row.site_id, site.code, row.username)
+            return _admin_info(row, site)
 
     def admin_exists(self, username: str) -> bool:
         with self._store.reading() as session:
@@ -216,8 +247,12 @@ class Accounts(StoreModule):
             return found is not None
 
     def sign_in_admin(self, username: str, password: str) -> OpenedSession:
-        """A new admin session, or ``AuthenticationError`` (the same for every cause)."""
-        refused = AuthenticationError("wrong username or password, or the account is locked")
+        """A new staff session with the account's role, or ``AuthenticationError``: the
+        same for an unknown username, a wrong password and a disabled account; reason
+        ``locked`` with ``until`` while the account is locked (see the module docstring)."""
+        refused = AuthenticationError(
+            "wrong username or password, or the account is locked", reason="sign_in_failed"
+        )
         if not isinstance(username, str) or not isinstance(password, str):
             raise refused
         if len(password) > MAX_PASSWORD_LENGTH or len(username) > ACTOR_LENGTH:
@@ -243,19 +278,27 @@ class Accounts(StoreModule):
                         row.failed_attempts = 0
                 self._store.audit(
                     session,
-                    f"admin:{row.id}",
+                    f"{row.role}:{row.id}",
                     AuditAction.SIGNIN_FAILED,
                     site_id=row.site_id,
-                    detail={"role": Role.ADMIN.value, "locked": locked},
+                    detail={"role": row.role, "locked": locked},
                 )
                 failed = True
             else:
                 row.failed_attempts = 0
                 row.locked_until = None
                 failed = False
+            role = Role(row.role)
+            disabled = row.disabled_at is not None
+        if failed and locked and not disabled and account.locked_until is not None:
+            raise AuthenticationError(
+                "this account is locked after too many failed sign-ins",
+                reason=LOCKED,
+                until=account.locked_until,
+            )
         if failed:
             raise refused
-        return self._open(Role.ADMIN, account.id, account.site_id, ADMIN_SESSION_TTL)
+        return self._open(role, account.id, account.site_id, ADMIN_SESSION_TTL)
 
     def admin(self, admin_id: str) -> AdminInfo:
         with self._store.reading() as session:
@@ -263,7 +306,7 @@ class Accounts(StoreModule):
             if row is None:
                 raise NotFoundError("no such administrator")
             site = session.get_one(Site, row.site_id)
-            return AdminInfo(row.id, row.site_id, site.code, row.username)
+            return _admin_info(row, site)
 
     def issue_signin_code(
         self, subject_id: str, *, actor: str, ttl: timedelta = SIGNIN_CODE_TTL
@@ -275,7 +318,9 @@ class Accounts(StoreModule):
         with self._store.transaction() as session:
             subject = active_subject(session, subject_id)
             if not may_enter(subject, now):
-                raise PolicyError("this subject has moved out or their stay has ended")
+                raise PolicyError(
+                    "this subject has moved out or their stay has ended", reason="moved_out"
+                )
             session.add(
                 SigninCode(
                     lookup_hash=self._code_hash(subject.site_id, code),
@@ -310,7 +355,9 @@ class Accounts(StoreModule):
 
     def _spend_signin_code(self, site_code: str, code: str, *, via: str | None) -> tuple[str, str]:
         """Mark the code used; (subject id, site id), or ``AuthenticationError``."""
-        refused = AuthenticationError("this sign-in code is not valid (wrong, used or expired)")
+        refused = AuthenticationError(
+            "this sign-in code is not valid (wrong, used or expired)", reason="signin_code_invalid"
+        )
         try:
             code = check_otp_code(code)
         except InvalidRecordError:
@@ -357,15 +404,19 @@ class Accounts(StoreModule):
     def session(self, token: str) -> SessionInfo:
         """The live session of ``token``, or ``AuthenticationError``."""
         if not isinstance(token, str) or not 20 <= len(token) <= 100:
-            raise AuthenticationError("not signed in")
+            raise AuthenticationError("not signed in", reason="not_signed_in")
         now = utcnow()
         with self._store.reading() as session:
             row = session.get(WebSession, token_digest(token))
             if row is None or row.revoked_at is not None or row.expires_at <= now:
-                raise AuthenticationError("not signed in, or the session has expired")
+                raise AuthenticationError(
+                    "not signed in, or the session has expired", reason="session_expired"
+                )
             if not _principal_current(session, row, now):
                 # Defence in depth: the change that ends a session also ends its row.
-                raise AuthenticationError("not signed in, or the session has ended")
+                raise AuthenticationError(
+                    "not signed in, or the session has ended", reason="session_ended"
+                )
             site = session.get_one(Site, row.site_id)
             return SessionInfo(
                 Role(row.role), row.principal_id, row.site_id, site.code, row.expires_at
@@ -424,7 +475,9 @@ class Devices(StoreModule):
     ) -> RegisteredDevice:
         name = check_text(name, "device name", NAME_LENGTH)
         if not gate_codes:
-            raise InvalidRecordError("a device serves at least one gate")
+            raise InvalidRecordError(
+                "a device serves at least one gate", reason="device_needs_gate"
+            )
         api_key = secrets.token_urlsafe(TOKEN_BYTES)
         now = utcnow()
         with self._store.transaction() as session:
@@ -463,13 +516,15 @@ class Devices(StoreModule):
     def authenticate(self, api_key: str) -> DeviceInfo:
         """The device holding ``api_key``; ``AuthenticationError`` if none or revoked."""
         if not isinstance(api_key, str) or not 20 <= len(api_key) <= 100:
-            raise AuthenticationError("unknown or revoked device key")
+            raise AuthenticationError("unknown or revoked device key", reason="device_key_invalid")
         with self._store.reading() as session:
             device = session.scalar(
                 select(GateDevice).where(GateDevice.key_sha256 == token_digest(api_key))
             )
             if device is None or device.revoked_at is not None:
-                raise AuthenticationError("unknown or revoked device key")
+                raise AuthenticationError(
+                    "unknown or revoked device key", reason="device_key_invalid"
+                )
             return _device_info(session, device)
 
     def revoke(self, device_id: str, *, actor: str) -> DeviceInfo:
@@ -554,7 +609,13 @@ def _principal_current(session: Session, row: WebSession, now: datetime) -> bool
         subject = session.get(Subject, row.principal_id)
         return subject is not None and subject.site_id == row.site_id and may_enter(subject, now)
     account = session.get(AdminAccount, row.principal_id)
-    return account is not None and account.site_id == row.site_id and account.disabled_at is None
+    return (
+        account is not None
+        and account.site_id == row.site_id
+        and account.disabled_at is None
+        # A role change ends the sessions too; this is the defence in depth.
+        and account.role == row.role
+    )
 
 
 def _device_info(session: Session, device: GateDevice) -> DeviceInfo:
@@ -576,12 +637,29 @@ def _device_info(session: Session, device: GateDevice) -> DeviceInfo:
     )
 
 
-def _check_password(password: str) -> None:
+def _admin_info(row: AdminAccount, site: Site) -> AdminInfo:
+    return AdminInfo(row.id, row.site_id, site.code, row.username, Role(row.role))
+
+
+def staff_role(role: Role | str) -> Role:
+    """``role`` as a staff role; ``InvalidRecordError`` for the resident or an unknown one."""
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise InvalidRecordError(f"unknown staff role {role!r}", reason="unknown_role") from None
+    if parsed is Role.RESIDENT:
+        raise InvalidRecordError("a resident is not a staff role", reason="unknown_role")
+    return parsed
+
+
+def check_password(password: str) -> None:
+    """The password policy: 12 to 256 characters, not too repetitive."""
     if not isinstance(password, str):
-        raise InvalidRecordError("a password is text")
+        raise InvalidRecordError("a password is text", reason="password_format")
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidRecordError(
-            f"a password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+            f"a password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+            reason="password_length",
         )
     if len(set(password)) < MIN_PASSWORD_LENGTH // 3:
-        raise InvalidRecordError("this password is too repetitive")
+        raise InvalidRecordError("this password is too repetitive", reason="password_repetitive")

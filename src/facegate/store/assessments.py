@@ -59,9 +59,11 @@ class Assessments(StoreModule):
         now = utcnow()
         when = now if assessed_at is None else check_aware(assessed_at, "assessed_at")
         if when > now:
-            raise InvalidRecordError("assessed_at is in the future")
+            raise InvalidRecordError("assessed_at is in the future", reason="assessed_in_future")
         if document_sha256 is not None and not _SHA256.fullmatch(document_sha256):
-            raise InvalidRecordError("document_sha256 must be 64 lowercase hex characters")
+            raise InvalidRecordError(
+                "document_sha256 must be 64 lowercase hex characters", reason="document_hash_format"
+            )
         with self._store.transaction() as session:
             site = site_by_code(session, site_code)
             row = ImpactAssessment(

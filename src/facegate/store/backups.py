@@ -216,12 +216,16 @@ def _checked(settings: Settings, copy: Path) -> str:
     """Check the private copy of a backup and migrate it to head; returns its revision."""
     with copy.open("rb") as handle:
         if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise InvalidRecordError("the file is not a SQLite database, so not a facegate backup")
+            raise InvalidRecordError(
+                "the file is not a SQLite database, so not a facegate backup", reason="not_a_backup"
+            )
     try:
         with closing(_connect(copy)) as connection:
             (result,) = connection.execute("PRAGMA quick_check").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise InvalidRecordError(f"the backup cannot be read as a database: {exc}") from exc
+        raise InvalidRecordError(
+            f"the backup cannot be read as a database: {exc}", reason="not_a_backup"
+        ) from exc
     if result != "ok":
         raise IntegrityViolationError(f"the backup is damaged (quick_check: {result})")
     engine = make_engine(f"sqlite:///{copy.resolve()}")
@@ -231,7 +235,8 @@ def _checked(settings: Settings, copy: Path) -> str:
         if revision not in known_revisions():
             raise InvalidRecordError(
                 "the file is not a facegate database at a known schema revision "
-                f"(found {revision!r}; a key store or a newer facegate's database?)"
+                f"(found {revision!r}; a key store or a newer facegate's database?)",
+                reason="not_a_backup",
             )
         site_key = load_site_key(settings, database_exists=True)
         upgrade_to_head(engine, after_upgrade=seal_after_upgrade(site_key))
@@ -243,7 +248,9 @@ def _checked(settings: Settings, copy: Path) -> str:
     except StoreError:
         raise
     except Exception as exc:
-        raise InvalidRecordError(f"the file is not a usable facegate backup: {exc}") from exc
+        raise InvalidRecordError(
+            f"the file is not a usable facegate backup: {exc}", reason="not_a_backup"
+        ) from exc
     finally:
         engine.dispose()
     return revision
@@ -271,7 +278,7 @@ def _private_temp(directory: Path, name: str) -> Path:
 def _copy_private(source: Path, target: Path) -> None:
     """Copy ``source`` (and a -wal beside it, if any) to the private ``target``."""
     if not source.is_file():
-        raise InvalidRecordError(f"no backup file at {source}")
+        raise InvalidRecordError(f"no backup file at {source}", reason="no_backup_file")
     try:
         for suffix in ("", "-wal"):
             origin = source.with_name(source.name + suffix)

@@ -125,19 +125,23 @@ class Consents(StoreModule):
             kind = GuardianRelation(relation)
         except ValueError:
             allowed = ", ".join(r.value for r in GuardianRelation)
-            raise InvalidRecordError(f"relation {relation!r} is not one of: {allowed}") from None
+            raise InvalidRecordError(
+                f"relation {relation!r} is not one of: {allowed}", reason="unknown_relation"
+            ) from None
         today = utcnow().date()
         born = check_birth_date(date_of_birth, today)
         if age_on(born, today) < ADULT_AGE:
             raise InvalidRecordError(
-                f"a guardian must be an adult ({ADULT_AGE} or older); this one is a minor"
+                f"a guardian must be an adult ({ADULT_AGE} or older); this one is a minor",
+                reason="guardian_minor",
             )
         with self._store.transaction() as session:
             subject = active_subject(session, subject_id)
             if not is_minor(subject):
                 raise PolicyError(
                     "only a subject under 14 has a guardian who consents for them; "
-                    "this subject consents for themselves"
+                    "this subject consents for themselves",
+                    reason="not_a_minor",
                 )
             guardian = Guardian(
                 id=new_id(),
@@ -193,7 +197,9 @@ class Consents(StoreModule):
             consent_method = ConsentMethod(method)
         except ValueError:
             allowed = ", ".join(m.value for m in ConsentMethod)
-            raise InvalidRecordError(f"method {method!r} is not one of: {allowed}") from None
+            raise InvalidRecordError(
+                f"method {method!r} is not one of: {allowed}", reason="unknown_consent_method"
+            ) from None
         evidence_ref = check_text(evidence_ref, "evidence reference", EVIDENCE_LENGTH)
         actor = check_text(actor, "actor", ACTOR_LENGTH)
         if guardian_id is not None:
@@ -201,12 +207,15 @@ class Consents(StoreModule):
         now = utcnow()
         given_at = now if given_at is None else check_aware(given_at, "given_at")
         if given_at > now + CLOCK_SKEW:
-            raise InvalidRecordError(f"given_at {given_at.isoformat()} is in the future")
+            raise InvalidRecordError(
+                f"given_at {given_at.isoformat()} is in the future", reason="given_in_future"
+            )
         with self._store.transaction() as session:
             subject = active_subject(session, subject_id)
             if not may_enter(subject, now):
                 raise PolicyError(
-                    f"subject {subject.id} has moved out or their stay has ended: no new consent"
+                    f"subject {subject.id} has moved out or their stay has ended: no new consent",
+                    reason="moved_out",
                 )
             notice = session.scalar(
                 select(Notice).where(
@@ -226,7 +235,8 @@ class Consents(StoreModule):
             if newest != notice.version:
                 raise PolicyError(
                     f"notice {notice_version!r} has been superseded by {newest!r}: consent is "
-                    "given for the notice in force"
+                    "given for the notice in force",
+                    reason="notice_superseded",
                 )
             signer = self._signer(session, subject, guardian_id, given_by)
             retention = NoticeContent.from_json(notice.content).retention_days
@@ -367,12 +377,15 @@ class Consents(StoreModule):
             if guardian_id is None:
                 raise GuardianRequiredError(
                     "this subject is under 14: their recorded guardian gives the consent "
-                    "(add the guardian, then pass guardian_id)"
+                    "(add the guardian, then pass guardian_id)",
+                    reason="guardian_not_named",
                 )
             guardian = _guardian_of(session, subject, guardian_id)
             return guardian.display_name or ""
         if guardian_id is not None:
-            raise PolicyError("this subject is 14 or older and consents for themselves")
+            raise PolicyError(
+                "this subject is 14 or older and consents for themselves", reason="not_a_minor"
+            )
         if given_by is not None:
             return check_text(given_by, "given_by", NAME_LENGTH)
         return subject.display_name or ""
@@ -395,10 +408,13 @@ def _end(
         return latest
     ends = check_aware(expires_at, "expires_at")
     if ends <= given_at:
-        raise InvalidRecordError("a consent must end after it is given")
+        raise InvalidRecordError(
+            "a consent must end after it is given", reason="consent_ends_before_given"
+        )
     if ends > latest:
         raise InvalidRecordError(
-            f"a consent cannot outlast the notice's retention or the visit ({latest.isoformat()})"
+            f"a consent cannot outlast the notice's retention or the visit ({latest.isoformat()})",
+            reason="consent_too_long",
         )
     return ends
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from facegate.errors import AlreadyExistsError, InvalidRecordError, NotFoundError, PolicyError
@@ -55,6 +55,7 @@ from facegate.store.schema import (
     Credential,
     Gate,
     Subject,
+    VisitorPass,
     new_id,
     utcnow,
 )
@@ -85,6 +86,9 @@ OUTCOME_BY_REASON = {
     CredentialReason.EXPIRED: GateOutcome.TRY_ANOTHER,
     CredentialReason.TOO_MANY_TRIES: GateOutcome.TRY_ANOTHER,
     CredentialReason.GATE_DOES_NOT_ACCEPT: GateOutcome.TRY_ANOTHER,
+    CredentialReason.OUTSIDE_SCHEDULE: GateOutcome.DENY,
+    CredentialReason.NOT_YET_VALID: GateOutcome.DENY,
+    CredentialReason.NOT_FOR_THIS_GATE: GateOutcome.DENY,
 }
 
 
@@ -108,6 +112,8 @@ class _Finding:
     #: when it exists at this site. Never returned to the gate unless it opens.
     subject_id: str | None = None
     credential_id: str | None = None
+    #: The visitor pass the one-time code belongs to, if it is one (``store.passes``).
+    visitor_pass: str | None = None
 
 
 class Credentials(StoreModule):
@@ -138,7 +144,8 @@ class Credentials(StoreModule):
                 if previous.status is CredentialStatus.ACTIVE:
                     raise AlreadyExistsError(
                         f"this card number is already issued (credential {previous.id}); "
-                        "revoke that credential first"
+                        "revoke that credential first",
+                        reason="card_taken",
                     )
                 # A random value of the same shape: the row stays, the number is freed.
                 previous.lookup_hash = secrets.token_hex(HASH_LENGTH // 2)
@@ -209,7 +216,8 @@ class Credentials(StoreModule):
         check_id(subject_id, "subject id")
         if not isinstance(ttl, timedelta) or not MIN_OTP_TTL <= ttl <= MAX_OTP_TTL:
             raise InvalidRecordError(
-                f"a one-time code lives between {MIN_OTP_TTL} and {MAX_OTP_TTL}, got {ttl}"
+                f"a one-time code lives between {MIN_OTP_TTL} and {MAX_OTP_TTL}, got {ttl}",
+                reason="otp_ttl_range",
             )
         with self._store.transaction() as session:
             subject = _holder(session, subject_id)
@@ -221,12 +229,15 @@ class Credentials(StoreModule):
                     Credential.kind == CredentialKind.OTP,
                     Credential.status == CredentialStatus.ACTIVE,
                     Credential.expires_at > utcnow(),
+                    # Visitor passes have their own limit (``store.passes``).
+                    ~exists().where(VisitorPass.credential_id == Credential.id),
                 )
             )
             if (active or 0) >= MAX_ACTIVE_OTPS:
                 raise PolicyError(
                     f"this person already holds {MAX_ACTIVE_OTPS} unused one-time codes: "
-                    "revoke one or let it expire first"
+                    "revoke one or let it expire first",
+                    reason="too_many_otps",
                 )
             for _ in range(_OTP_DRAWS):
                 code = new_otp_code()
@@ -239,7 +250,9 @@ class Credentials(StoreModule):
                 if taken is None:
                     break
             else:  # pragma: no cover - five collisions in a row (~1e-40)
-                raise AlreadyExistsError("could not draw an unused one-time code; try again")
+                raise AlreadyExistsError(
+                    "could not draw an unused one-time code; try again", reason="otp_draw_failed"
+                )
             credential = _new_credential(subject, CredentialKind.OTP, lookup_hash=lookup)
             credential.expires_at = credential.created_at + ttl
             session.add(credential)
@@ -329,7 +342,8 @@ class Credentials(StoreModule):
         if credential_kind is CredentialKind.PIN:
             if (subject_id is None) == (resident_number is None):
                 raise InvalidRecordError(
-                    "a PIN is checked for a subject: give the subject id or the resident number"
+                    "a PIN is checked for a subject: give the subject id or the resident number",
+                    reason="pin_needs_owner",
                 )
             presented = check_pin_attempt(secret)
             if resident_number is not None:
@@ -339,7 +353,8 @@ class Credentials(StoreModule):
         else:
             if subject_id is not None or resident_number is not None:
                 raise InvalidRecordError(
-                    f"a {credential_kind.value} names its owner: no subject id"
+                    f"a {credential_kind.value} names its owner: no subject id",
+                    reason="credential_names_owner",
                 )
             presented = (
                 normalize_card_number(secret)
@@ -359,6 +374,8 @@ class Credentials(StoreModule):
             now = utcnow()
             if not _accepts(gate, credential_kind):
                 finding = _Finding(CredentialReason.GATE_DOES_NOT_ACCEPT)
+            elif not self._store.schedules.allows(session, gate, credential_kind.value):
+                finding = _Finding(CredentialReason.OUTSIDE_SCHEDULE)
             elif attempt is not None and subject_id is not None:
                 # Checked again under the write lock: PINs sent at once for one number all
                 # passed the first check before any of them was counted.
@@ -384,6 +401,8 @@ class Credentials(StoreModule):
             }
             if finding.credential_id is not None:
                 detail["credential_id"] = finding.credential_id
+            if finding.visitor_pass is not None:
+                detail["visitor_pass"] = finding.visitor_pass
             if device is not None:
                 detail["device"] = device
             event_id = self._store.audit(
@@ -411,7 +430,10 @@ class Credentials(StoreModule):
         fresh id that names no one, so the PIN check runs (and fails) just the same."""
         number = number.strip()
         if not number.isdigit() or len(number) > RESIDENT_NUMBER_DIGITS:
-            raise InvalidRecordError(f"a resident number is up to {RESIDENT_NUMBER_DIGITS} digits")
+            raise InvalidRecordError(
+                f"a resident number is up to {RESIDENT_NUMBER_DIGITS} digits",
+                reason="resident_number_format",
+            )
         with self._store.reading() as session:
             gate = gate_by_code(session, site_code, gate_code)
             found = session.scalar(
@@ -487,8 +509,10 @@ def _decide_lookup(
     if subject.site_id != gate.site_id:  # unreachable while lookup hashes are per site
         return _Finding(CredentialReason.UNKNOWN_CREDENTIAL)
 
+    visit = store.passes.window_of(session, credential.id) if kind is CredentialKind.OTP else None
+
     def finding(reason: CredentialReason) -> _Finding:
-        return _Finding(reason, subject.id, credential.id)
+        return _Finding(reason, subject.id, credential.id, visit.id if visit else None)
 
     if credential.status is CredentialStatus.REVOKED:
         return finding(CredentialReason.REVOKED)
@@ -498,6 +522,10 @@ def _decide_lookup(
         return finding(CredentialReason.EXPIRED)
     if not may_enter(subject, now):
         return finding(CredentialReason.SUBJECT_INACTIVE)
+    if visit is not None and gate.id not in visit.gate_ids:
+        return finding(CredentialReason.NOT_FOR_THIS_GATE)
+    if visit is not None and now < visit.valid_from:
+        return finding(CredentialReason.NOT_YET_VALID)
     if kind is CredentialKind.OTP:
         # Spent in the transaction that opens; the status guard refuses a racing replay.
         spent = session.scalar(
@@ -523,6 +551,23 @@ def _decide_lookup(
     return finding(CredentialReason.OK)
 
 
+def draw_otp(session: Session, store: Store, site_id: str) -> tuple[str, str]:
+    """A fresh one-time code and its keyed hash at ``site_id``, unused by any credential."""
+    for _ in range(_OTP_DRAWS):
+        code = new_otp_code()
+        lookup = store.site_key.lookup_hash(CredentialKind.OTP.value, code, scope=site_id)
+        if session.scalar(select(Credential.id).where(Credential.lookup_hash == lookup)) is None:
+            return code, lookup
+    raise AlreadyExistsError(  # pragma: no cover - five collisions in a row (~1e-40)
+        "could not draw an unused one-time code; try again", reason="otp_draw_failed"
+    )
+
+
+def log_revoked(store: Store, credentials: Sequence[Credential], site_id: str) -> None:
+    """:func:`_log_revoked` for the store's other modules (visitor passes revoke codes too)."""
+    _log_revoked(store, credentials, site_id)
+
+
 def _log_revoked(store: Store, credentials: Sequence[Credential], site_id: str) -> None:
     """Note revoked credentials in the key store's revocation log, before the caller's
     transaction commits: a crash can then leave an extra entry, never lose one, and a
@@ -544,7 +589,8 @@ def _holder(session: Session, subject_id: str) -> Subject:
     subject = active_subject(session, subject_id)
     if not may_enter(subject, utcnow()):
         raise PolicyError(
-            f"subject {subject_id} has moved out or their stay has ended: no new credential"
+            f"subject {subject_id} has moved out or their stay has ended: no new credential",
+            reason="moved_out",
         )
     return subject
 
@@ -598,7 +644,9 @@ def _kind(value: CredentialKind | str) -> CredentialKind:
         return CredentialKind(value)
     except ValueError:
         allowed = ", ".join(member.value for member in CredentialKind)
-        raise InvalidRecordError(f"kind {value!r} is not one of: {allowed}") from None
+        raise InvalidRecordError(
+            f"kind {value!r} is not one of: {allowed}", reason="unknown_credential_kind"
+        ) from None
 
 
 def credential_info(credential: Credential) -> CredentialInfo:

@@ -163,7 +163,7 @@ def encrypt_template(
     """
     plaintext = np.ascontiguousarray(embedding, dtype=_TEMPLATE_DTYPE).tobytes()
     if len(plaintext) != EMBEDDING_DIM * 4:
-        raise InvalidRecordError(f"a template has shape ({EMBEDDING_DIM},)")
+        raise InvalidRecordError(f"a template has shape ({EMBEDDING_DIM},)", reason="bad_template")
     nonce = os.urandom(NONCE_BYTES)
     ad = _associated_data(_TEMPLATE_AD_LABEL, site_id, subject_id, template_id, model_name)
     return nonce, AESGCM(data_key).encrypt(nonce, plaintext, ad)

@@ -39,11 +39,13 @@ from facegate.store.schema import (
     Credential,
     DeletionReceiptRow,
     Guardian,
+    IdempotencyRecord,
     SigninCode,
     Site,
     Snapshot,
     Subject,
     Template,
+    VisitorPass,
     new_id,
 )
 from facegate.store.snapshot_files import snapshot_file
@@ -83,7 +85,14 @@ def erase_subject(
     templates = count(session, Template, Template.subject_id == subject.id)
     session.execute(delete(Template).where(Template.subject_id == subject.id))
     credentials = count(session, Credential, Credential.subject_id == subject.id)
+    # Passes first: they name a visitor, and hang off the credentials.
+    session.execute(delete(VisitorPass).where(VisitorPass.subject_id == subject.id))
     session.execute(delete(Credential).where(Credential.subject_id == subject.id))
+    # A create's answer kept for an idempotent retry can hold the name: ids are random,
+    # so a body that mentions this one is about this subject.
+    session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.body.contains(f'"{subject.id}"'))
+    )
     session.execute(delete(SigninCode).where(SigninCode.subject_id == subject.id))
     sessions = end_sessions(session, role=Role.RESIDENT, principal_id=subject.id)
     snapshot_ids = tuple(
@@ -108,6 +117,8 @@ def erase_subject(
         .values(display_name=None, removed_at=now)
     )
     subject.display_name = None
+    # Where they lived is theirs too: the tombstone keeps no home.
+    subject.building = subject.unit = subject.household = None
     subject.status = SubjectStatus.DELETED
     subject.deleted_at = now
     subject.minor_until = None

@@ -60,17 +60,20 @@ class Gates(StoreModule):
         }
         for field, value in flags.items():
             if not isinstance(value, bool):
-                raise InvalidRecordError(f"{field} must be true or false")
+                raise InvalidRecordError(f"{field} must be true or false", reason="not_boolean")
         if not (accepts_card or accepts_pin or accepts_otp):
             raise PolicyError(
                 f"gate {gate_code!r} would accept no card, PIN or one-time code: every door "
-                "must let people in without their face (R-10)"
+                "must let people in without their face (R-10)",
+                reason="gate_needs_non_face",
             )
         try:
             level = LivenessLevel(liveness)
         except ValueError:
             allowed = ", ".join(member.value for member in LivenessLevel)
-            raise InvalidRecordError(f"liveness {liveness!r} is not one of: {allowed}") from None
+            raise InvalidRecordError(
+                f"liveness {liveness!r} is not one of: {allowed}", reason="unknown_liveness"
+            ) from None
         with self._store.transaction() as session:
             site = site_by_code(session, site_code)
             gate = session.scalar(
@@ -86,6 +89,9 @@ class Gates(StoreModule):
             gate.accepts_pin = accepts_pin
             gate.accepts_otp = accepts_otp
             gate.liveness = level
+            # R-10 over time too: the gate's schedule must still leave a non-face way in.
+            if not created:
+                self._store.schedules.check_gate(session, gate)
             self._store.audit(
                 session,
                 actor,
@@ -112,7 +118,8 @@ def check_gate_code(value: str) -> str:
     code = check_text(value, "gate code", GATE_CODE_LENGTH)
     if not _GATE_CODE.fullmatch(code):
         raise InvalidRecordError(
-            f"gate code {code!r} may hold only letters, digits, '.', '_' and '-'"
+            f"gate code {code!r} may hold only letters, digits, '.', '_' and '-'",
+            reason="bad_gate_code",
         )
     return code
 

@@ -68,7 +68,8 @@ class Incidents(StoreModule):
             incident_kind = IncidentKind(kind)
         except ValueError:
             raise InvalidRecordError(
-                f"incident kind {kind!r} is not one of the known kinds"
+                f"incident kind {kind!r} is not one of the known kinds",
+                reason="unknown_incident_kind",
             ) from None
         text = check_text(_shorten(detail), "incident detail", DETAIL_LENGTH)
         try:

@@ -106,7 +106,7 @@ class NoticeContent:
     def parse(cls, data: Any) -> NoticeContent:
         """Build and check content from plain data (a JSON file, a web form)."""
         if not isinstance(data, dict):
-            raise InvalidRecordError("notice content must be an object")
+            raise InvalidRecordError("notice content must be an object", reason="notice_invalid")
         try:
             content = cls(
                 purposes=frozenset(Purpose(v) for v in _list(data, "purposes")),
@@ -119,17 +119,26 @@ class NoticeContent:
                 },
             )
         except (ValueError, TypeError) as exc:
-            raise InvalidRecordError(f"notice content is not valid: {exc}") from None
+            raise InvalidRecordError(
+                f"notice content is not valid: {exc}", reason="notice_invalid"
+            ) from None
         return content.checked()
 
     def checked(self) -> NoticeContent:
         if not self.purposes or not self.methods or not self.scope:
-            raise InvalidRecordError("a notice must declare its purposes, methods and scope")
+            raise InvalidRecordError(
+                "a notice must declare its purposes, methods and scope", reason="notice_incomplete"
+            )
         if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
-            raise InvalidRecordError(f"retention_days must be 1 to {MAX_RETENTION_DAYS}")
+            raise InvalidRecordError(
+                f"retention_days must be 1 to {MAX_RETENTION_DAYS}", reason="notice_retention_range"
+            )
         missing = [lang.value for lang in REQUIRED_LANGUAGES if lang not in self.texts]
         if missing:
-            raise InvalidRecordError(f"the notice text is missing in: {', '.join(missing)}")
+            raise InvalidRecordError(
+                f"the notice text is missing in: {', '.join(missing)}",
+                reason="notice_language_missing",
+            )
         for lang, text in self.texts.items():
             for field, value in _text_dict(text).items():
                 check_text(value, f"{lang.value} {field}", NOTICE_TEXT_LENGTH)
@@ -174,7 +183,10 @@ class Notices(StoreModule):
                 select(Notice.id).where(Notice.site_id == site.id, Notice.version == version)
             )
             if exists is not None:
-                raise AlreadyExistsError(f"notice version {version!r} is already published")
+                raise AlreadyExistsError(
+                    f"notice version {version!r} is already published",
+                    reason="notice_version_taken",
+                )
             previous = _latest(session, site.id)
             widens = previous is not None and content.widens(
                 NoticeContent.from_json(previous.content)
@@ -280,30 +292,36 @@ def _text_dict(text: NoticeText) -> dict[str, str]:
 def _list(data: dict[str, Any], key: str) -> list[str]:
     value = data.get(key)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidRecordError(f"notice {key} must be a list of codes")
+        raise InvalidRecordError(f"notice {key} must be a list of codes", reason="notice_invalid")
     return value
 
 
 def _int(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRecordError(f"notice {key} must be a whole number")
+        raise InvalidRecordError(f"notice {key} must be a whole number", reason="notice_invalid")
     return value
 
 
 def _dict(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key)
     if not isinstance(value, dict):
-        raise InvalidRecordError(f"notice {key} must be an object keyed by language")
+        raise InvalidRecordError(
+            f"notice {key} must be an object keyed by language", reason="notice_invalid"
+        )
     return value
 
 
 def _texts(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise InvalidRecordError("each notice text must be an object of strings")
+        raise InvalidRecordError(
+            "each notice text must be an object of strings", reason="notice_invalid"
+        )
     expected = set(NoticeText.__slots__)
     if set(value) != expected:
         missing = sorted(expected - set(value))
         extra = sorted(set(value) - expected)
-        raise InvalidRecordError(f"notice text fields: missing {missing}, unknown {extra}")
+        raise InvalidRecordError(
+            f"notice text fields: missing {missing}, unknown {extra}", reason="notice_invalid"
+        )
     return value

@@ -73,7 +73,8 @@ def require_usable_consent(session: Session, subject: Subject) -> str:
     now = utcnow()
     if not may_enter(subject, now):
         raise PolicyError(
-            f"subject {subject.id} has moved out or their stay has ended: no face processing"
+            f"subject {subject.id} has moved out or their stay has ended: no face processing",
+            reason="moved_out",
         )
     consent = session.scalar(
         select(Consent)
@@ -103,7 +104,8 @@ def require_usable_consent(session: Session, subject: Subject) -> str:
     if is_minor(subject) and consent.guardian_id is None:
         raise GuardianRequiredError(
             f"subject {subject.id} is under 14: face processing needs the consent of their "
-            "recorded guardian"
+            "recorded guardian",
+            reason="consent_not_by_guardian",
         )
     return consent.id
 

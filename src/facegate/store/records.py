@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -143,6 +143,12 @@ class SubjectInfo:
     expires_at: datetime | None = None
     #: Six digits typed at the PIN pad instead of ``id`` (R-11); unique within the site.
     resident_number: str | None = None
+    #: Where the subject lives; each optional.
+    building: str | None = None
+    unit: str | None = None
+    household: str | None = None
+    #: The day a child turns 14 (R-04); None for adults.
+    minor_until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +298,12 @@ class CredentialReason(StrEnum):
     TOO_MANY_TRIES = "too_many_tries"
     GATE_DOES_NOT_ACCEPT = "gate_does_not_accept"
     SUBJECT_INACTIVE = "subject_inactive"
+    #: The gate's weekly schedule does not let this kind in now (``store.schedules``).
+    OUTSIDE_SCHEDULE = "outside_schedule"
+    #: A visitor pass whose time window has not begun (``store.passes``).
+    NOT_YET_VALID = "not_yet_valid"
+    #: A visitor pass presented at a gate it was not made for.
+    NOT_FOR_THIS_GATE = "not_for_this_gate"
 
 
 @dataclass(frozen=True, slots=True)

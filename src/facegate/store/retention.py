@@ -122,16 +122,19 @@ class Retention(StoreModule):
             )
         if keep_disputed_frames is not None:
             if not isinstance(keep_disputed_frames, bool):
-                raise InvalidRecordError("keep_disputed_frames must be true or false")
+                raise InvalidRecordError(
+                    "keep_disputed_frames must be true or false", reason="not_boolean"
+                )
             changes["keep_disputed_frames"] = keep_disputed_frames
         if not changes:
-            raise InvalidRecordError("no policy setting to change was given")
+            raise InvalidRecordError("no policy setting to change was given", reason="no_change")
         with self._store.transaction() as session:
             site = site_by_code(session, site_code)
             if keep_disputed_frames and not declares_kept_frames(session, site.id):
                 raise PolicyError(
                     "the site's current notice does not say that frames of disputed entries "
-                    "are kept: publish a notice that declares keep_disputed_frames first"
+                    "are kept: publish a notice that declares keep_disputed_frames first",
+                    reason="frames_not_declared",
                 )
             if resident_retention_days is not None:
                 site.resident_retention_days = resident_retention_days
@@ -166,7 +169,8 @@ class Retention(StoreModule):
             if subject.kind is not SubjectKind.RESIDENT:
                 raise InvalidRecordError(
                     f"only residents move out; a {subject.kind.value} expires by itself at "
-                    "its expires_at"
+                    "its expires_at",
+                    reason="not_a_resident",
                 )
             if subject.moved_out_at is not None:
                 return subject.moved_out_at
@@ -346,7 +350,10 @@ def _policy(site: Site) -> SitePolicy:
 
 def _days(value: int, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidRecordError(f"{field} must be a whole number of days from {low} to {high}")
+        raise InvalidRecordError(
+            f"{field} must be a whole number of days from {low} to {high}",
+            reason="retention_days_range",
+        )
     return value
 
 

@@ -38,6 +38,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,6 +59,10 @@ ID_LENGTH = 32
 HASH_LENGTH = 64
 NAME_LENGTH = 200
 RESIDENT_NUMBER_DIGITS = 6
+#: Where a resident lives: short labels, e.g. building "12", unit "3", household "1202".
+BUILDING_LENGTH = 16
+UNIT_LENGTH = 16
+HOUSEHOLD_LENGTH = 32
 ACTOR_LENGTH = 100
 MODEL_NAME_LENGTH = 64
 NOTICE_VERSION_LENGTH = 32
@@ -66,6 +71,8 @@ GATE_CODE_LENGTH = 64
 EVIDENCE_LENGTH = 200
 #: argon2 encoded hashes are about 100 characters.
 SECRET_HASH_LENGTH = 200
+VISITOR_LABEL_LENGTH = 40
+TIMEZONE_LENGTH = 64
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -199,6 +206,8 @@ class Subject(Base):
             name="expiring_kind_has_end",
         ),
         Index(None, "site_id", "resident_number", unique=True),
+        # The console lists and filters a site's residents by where they live (0007).
+        Index(None, "site_id", "building", "unit", "household"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
@@ -220,6 +229,37 @@ class Subject(Base):
     moved_out_at: Mapped[datetime | None]
     #: When a visitor's or temporary resident's record expires by itself (R-24).
     expires_at: Mapped[datetime | None]
+    #: Where the subject lives (0007); optional, never more than a building/unit/room label.
+    building: Mapped[str | None] = mapped_column(String(BUILDING_LENGTH))
+    unit: Mapped[str | None] = mapped_column(String(UNIT_LENGTH))
+    household: Mapped[str | None] = mapped_column(String(HOUSEHOLD_LENGTH))
+
+
+#: The console's list order (``store.residents``): building, unit, household as people count
+#: them (shorter label first: "2" before "10"), then name. An index on exactly these
+#: expressions serves any page of a 20,000-resident site without sorting.
+SUBJECT_LIST_ORDER = (
+    func.length(Subject.building),
+    Subject.building,
+    func.length(Subject.unit),
+    Subject.unit,
+    func.length(Subject.household),
+    Subject.household,
+    Subject.display_name,
+    Subject.id,
+)
+# With status first and the filtered columns last, the list, its count and its search and
+# filters (``store.residents``) read the index alone, never the table.
+Index(
+    "ix_subject_list_order",
+    Subject.site_id,
+    Subject.status,
+    *SUBJECT_LIST_ORDER,
+    Subject.resident_number,
+    Subject.moved_out_at,
+    Subject.minor_until,
+    Subject.kind,
+)
 
 
 class Guardian(Base):
@@ -363,6 +403,74 @@ class GuessBackoff(Base):
     blocked_until: Mapped[datetime | None]
 
 
+class VisitorPass(Base):
+    """A resident's one-time pass for a visitor: a one-time code (the ``credential`` row, kind
+    otp, of the inviting resident) limited to some gates and a time window. The code is kept
+    only as the credential's keyed hash; the visitor is at most a short label (R-12)."""
+
+    __tablename__ = "visitor_pass"
+    __table_args__ = (CheckConstraint("valid_from < valid_until", name="window_order"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    #: Erasing the resident deletes their credentials, and with them their passes.
+    credential_id: Mapped[str] = mapped_column(
+        ForeignKey("credential.id", ondelete="CASCADE"), unique=True
+    )
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id"), index=True)
+    label: Mapped[str | None] = mapped_column(String(VISITOR_LABEL_LENGTH))
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VisitorPassGate(Base):
+    """A gate a visitor pass opens."""
+
+    __tablename__ = "visitor_pass_gate"
+
+    pass_id: Mapped[str] = mapped_column(
+        ForeignKey("visitor_pass.id", ondelete="CASCADE"), primary_key=True
+    )
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gate.id"), primary_key=True)
+
+
+class GateSchedule(Base):
+    """A gate's weekly schedule: the time zone its windows are in. A gate without one lets
+    every kind it accepts in at any time; a kind with no window in it likewise."""
+
+    __tablename__ = "gate_schedule"
+
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gate.id"), primary_key=True)
+    #: An IANA name (``Asia/Shanghai``): the windows are local wall-clock times there.
+    timezone: Mapped[str] = mapped_column(String(TIMEZONE_LENGTH))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GateScheduleWindow(Base):
+    """When one kind (face, card, pin, otp) may open a scheduled gate: on the weekdays in
+    ``days`` (bit 0 Monday ... bit 6 Sunday), from ``start_minute`` to ``end_minute``
+    (minutes after local midnight, end excluded)."""
+
+    __tablename__ = "gate_schedule_window"
+    __table_args__ = (
+        CheckConstraint("kind IN ('face', 'card', 'pin', 'otp')", name="kind"),
+        CheckConstraint("days > 0 AND days < 128", name="days"),
+        CheckConstraint(
+            "start_minute >= 0 AND start_minute < end_minute AND end_minute <= 1440",
+            name="minutes",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    gate_id: Mapped[str] = mapped_column(
+        ForeignKey("gate_schedule.gate_id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    days: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+
 class ImpactAssessment(Base):
     """A personal-information impact assessment record (R-30): kept at least three years."""
 
@@ -440,8 +548,14 @@ class FilingAlert(Base):
     due_by: Mapped[date] = mapped_column(Date)
 
 
+#: Staff roles an account may hold (``accounts.Role`` less the resident), least first.
+STAFF_ROLES = ("auditor", "operator", "admin")
+ROLE_LENGTH = 16
+
+
 class AdminAccount(Base):
-    """A site administrator. The password is an argon2id hash; lock-out after failures."""
+    """A staff account (site administrator, front desk or auditor; ``role``). The password
+    is an argon2id hash; lock-out after failures."""
 
     __tablename__ = "admin_account"
     __table_args__ = (UniqueConstraint("username"),)
@@ -454,6 +568,30 @@ class AdminAccount(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    #: One of ``STAFF_ROLES`` (CHECK in migration 0008); accounts made before it are admins.
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH), default="admin", server_default="admin")
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a create sent with an ``Idempotency-Key`` header, replayed to a
+    retry of the same principal within ``api.idempotency.KEY_TTL``.
+
+    ``status`` is NULL while the first request is still running. A one-time secret in the
+    answer (a code, a device key, a password) is never kept: ``body`` stays NULL and
+    ``secret`` is true, and a retry is told it was a duplicate instead.
+    """
+
+    __tablename__ = "idempotency_record"
+
+    #: ``role:id`` of the session (or ``device:id``) that sent the key.
+    principal: Mapped[str] = mapped_column(String(ACTOR_LENGTH), primary_key=True)
+    key: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    #: SHA-256 of method, path and body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class WebSession(Base):

@@ -71,11 +71,14 @@ from facegate.store.exports import Exports
 from facegate.store.filing import Filing, check_threshold
 from facegate.store.gallery_cache import GalleryCache
 from facegate.store.gates import Gates
+from facegate.store.homes import Home, check_home
+from facegate.store.idempotency import Idempotency
 from facegate.store.incidents import Incidents
 from facegate.store.keystore import Erased, KeyStore
 from facegate.store.keystore_schema import ErasedKind, KeyOwnerKind
 from facegate.store.migrate import upgrade_to_head
 from facegate.store.notices import Notices
+from facegate.store.passes import Passes
 from facegate.store.queries import (
     bump_gallery,
     count,
@@ -98,7 +101,9 @@ from facegate.store.records import (
     SubjectKind,
     SubjectStatus,
 )
+from facegate.store.residents import Residents, subject_info
 from facegate.store.retention import Retention, subject_current
+from facegate.store.schedules import Schedules
 from facegate.store.schema import (
     ACTOR_LENGTH,
     MODEL_NAME_LENGTH,
@@ -116,6 +121,7 @@ from facegate.store.schema import (
     utcnow,
 )
 from facegate.store.snapshots import Snapshots
+from facegate.store.staff import Staff
 
 logger = logging.getLogger(__name__)
 _E = TypeVar("_E", SubjectKind, ConsentMethod, AuditAction, DeletionReason)
@@ -159,10 +165,14 @@ class Store:
         # The store's areas, each in its own module.
         self.accounts = Accounts(self)
         self.devices = Devices(self)
+        self.staff = Staff(self)
+        self.idempotency = Idempotency(self)
         self.notices = Notices(self)
         self.consents = Consents(self)
         self.gates = Gates(self)
         self.credentials = Credentials(self)
+        self.schedules = Schedules(self)
+        self.passes = Passes(self)
         self.assessments = Assessments(self)
         self.retention = Retention(self)
         self.snapshots = Snapshots(self)
@@ -174,6 +184,8 @@ class Store:
         #: What the last ``reconcile`` did (``open`` runs one).
         self.last_reconcile: ReconcileReport | None = None
         self.filing = Filing(self)
+        #: The console's resident list: search, paging, CSV import and export.
+        self.residents = Residents(self)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -269,7 +281,9 @@ class Store:
         operator = check_text(operator if operator is not None else name, "operator", NAME_LENGTH)
         with self._write() as session:
             if session.scalar(select(Site.id).where(Site.code == code)) is not None:
-                raise AlreadyExistsError(f"a site with code {code!r} already exists")
+                raise AlreadyExistsError(
+                    f"a site with code {code!r} already exists", reason="site_exists"
+                )
             site = Site(
                 id=new_id(),
                 code=code,
@@ -305,6 +319,7 @@ class Store:
         *,
         date_of_birth: date | None = None,
         expires_at: datetime | None = None,
+        home: Home | None = None,
         actor: str = SYSTEM_ACTOR,
     ) -> SubjectInfo:
         """A new active subject, without consent or templates yet.
@@ -313,9 +328,11 @@ class Store:
         not stored: only the day they turn 14 is, and only for children. None means the
         operator states the subject is 14 or older. Visitors and temporary residents need
         ``expires_at`` (R-24); residents may not have one (their data ends at move-out).
-        Nothing else is asked for: no ID-card number, phone or address (R-12).
+        Nothing else is asked for: no ID-card number, phone or address (R-12); ``home``
+        (building, unit, household) only organises the console's list.
         """
         display_name = check_text(display_name, "display name", NAME_LENGTH)
+        place = check_home(home)
         subject_kind = _enum_value(SubjectKind, kind, "kind")
         now = utcnow()
         minor_until = None
@@ -326,12 +343,18 @@ class Store:
         if subject_kind in EXPIRING_KINDS:
             if expires_at is None:
                 raise InvalidRecordError(
-                    f"a {subject_kind.value} needs expires_at: their data expires by itself"
+                    f"a {subject_kind.value} needs expires_at: their data expires by itself",
+                    reason="expiry_required",
                 )
             if check_aware(expires_at, "expires_at") <= now:
-                raise InvalidRecordError("expires_at must be in the future")
+                raise InvalidRecordError(
+                    "expires_at must be in the future", reason="expiry_in_past"
+                )
         elif expires_at is not None:
-            raise InvalidRecordError("a resident has no expiry date: their data ends with move-out")
+            raise InvalidRecordError(
+                "a resident has no expiry date: their data ends with move-out",
+                reason="resident_no_expiry",
+            )
         with self._write() as session:
             site = _site_by_code(session, site_code)
             subject = Subject(
@@ -344,6 +367,9 @@ class Store:
                 created_at=now,
                 minor_until=minor_until,
                 expires_at=expires_at,
+                building=place.building,
+                unit=place.unit,
+                household=place.household,
             )
             session.add(subject)
             self._audit(
@@ -584,18 +610,24 @@ class Store:
         outcome: str,
         detail: Mapping[str, DetailValue] | None = None,
     ) -> int:
-        """Audit a gate decision (``decision.verify`` / ``decision.identify``); returns its id.
+        """Audit a gate decision (``decision.verify`` / ``decision.identify``), or staff's
+        test of recognition (``recognition.tested``, not a gate decision); returns its id.
 
         ``subject_id`` is the claimed or matched subject, if any; ``detail`` a small flat dict
         that must not hold face data or scores (see ``audit.check_detail``).
         """
         decision = _enum_value(AuditAction, action, "action")
-        if decision not in DECISION_ACTIONS:
-            raise InvalidRecordError(f"{decision.value} is not a decision action")
+        if decision not in DECISION_ACTIONS and decision is not AuditAction.RECOGNITION_TESTED:
+            raise InvalidRecordError(
+                f"{decision.value} is not a decision action", reason="not_a_decision"
+            )
         outcome = check_text(outcome, "outcome", OUTCOME_LENGTH)
         extra = dict(detail or {})
         if "outcome" in extra:
-            raise InvalidRecordError("pass the outcome as the outcome argument, not in detail")
+            raise InvalidRecordError(
+                "pass the outcome as the outcome argument, not in detail",
+                reason="outcome_in_detail",
+            )
         if subject_id is not None:
             check_id(subject_id, "subject id")
         with self._write() as session:
@@ -844,7 +876,9 @@ def _enum_value(enum_class: type[_E], value: _E | str, field: str) -> _E:
         return enum_class(value)
     except ValueError:
         allowed = ", ".join(member.value for member in enum_class)
-        raise InvalidRecordError(f"{field} {value!r} is not one of: {allowed}") from None
+        raise InvalidRecordError(
+            f"{field} {value!r} is not one of: {allowed}", reason="unknown_value"
+        ) from None
 
 
 def _site_by_code(session: Session, code: str) -> Site:
@@ -889,22 +923,9 @@ def _subject_infos(session: Session, *conditions: ColumnElement[bool]) -> list[S
         .where(*conditions)
         .order_by(Subject.created_at, Subject.id)
     )
+    today = utcnow().date()
     return [
-        SubjectInfo(
-            id=subject.id,
-            site_code=site_code,
-            display_name=subject.display_name,
-            kind=subject.kind,
-            status=subject.status,
-            created_at=subject.created_at,
-            deleted_at=subject.deleted_at,
-            has_active_consent=bool(has_consent),
-            template_count=int(count),
-            minor=subject.minor_until is not None and utcnow().date() < subject.minor_until,
-            moved_out_at=subject.moved_out_at,
-            expires_at=subject.expires_at,
-            resident_number=subject.resident_number,
-        )
+        subject_info(subject, site_code, bool(has_consent), int(count), today)
         for subject, site_code, has_consent, count in rows
     ]
 

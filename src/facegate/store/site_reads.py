@@ -7,6 +7,7 @@ to, and a site's recent gate decisions from the audit log.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import func, select, true
 
@@ -87,6 +88,18 @@ def site_event_count(store: Store, site_code: str) -> int:
             select(func.count()).select_from(AuditEvent).where(AuditEvent.site_id == site.id)
         )
         return int(count or 0)
+
+
+def site_last_event_at(store: Store, site_code: str) -> datetime | None:
+    """When the site's newest audit event was written (None: it has none)."""
+    with store.reading() as session:
+        site = site_by_code(session, site_code)
+        return session.scalar(
+            select(AuditEvent.at)
+            .where(AuditEvent.site_id == site.id)
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
 
 
 def recent_decisions(store: Store, site_code: str, limit: int) -> list[AuditRecord]:

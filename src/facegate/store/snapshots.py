@@ -100,7 +100,10 @@ class Snapshots(StoreModule):
         if subject_id is not None:
             check_id(subject_id, "subject id")
         if subject_box is not None and subject_id is None:
-            raise InvalidRecordError("a subject box needs the subject id: whose face is it?")
+            raise InvalidRecordError(
+                "a subject box needs the subject id: whose face is it?",
+                reason="box_without_subject",
+            )
         self._check_frame(frame)
         # Refuse before running the detector: a frame the site may not keep is not processed.
         with self._store.reading() as session:
@@ -280,11 +283,13 @@ class Snapshots(StoreModule):
         if not site.keep_disputed_frames:
             raise PolicyError(
                 f"site {site.code!r} does not keep frames of disputed entries (R-21: off "
-                "unless the site enables it and its notice says so)"
+                "unless the site enables it and its notice says so)",
+                reason="frames_not_kept",
             )
         if not declares_kept_frames(session, site.id):
             raise PolicyError(
-                f"the current notice of site {site.code!r} does not declare kept frames"
+                f"the current notice of site {site.code!r} does not declare kept frames",
+                reason="frames_not_declared",
             )
         if subject_id is not None:
             subject = active_subject(session, subject_id)
@@ -296,7 +301,8 @@ class Snapshots(StoreModule):
                 except ConsentRequiredError as exc:
                     raise ConsentRequiredError(
                         f"{exc}; without it the subject's face is blurred too: pass "
-                        "subject_box=None"
+                        "subject_box=None",
+                        reason="snapshot_without_consent",
                     ) from None
         gate = None
         if gate_code is not None:
@@ -337,7 +343,9 @@ def _reason(value: DeletionReason | str) -> DeletionReason:
         return DeletionReason(value)
     except ValueError:
         allowed = ", ".join(member.value for member in DeletionReason)
-        raise InvalidRecordError(f"reason {value!r} is not one of: {allowed}") from None
+        raise InvalidRecordError(
+            f"reason {value!r} is not one of: {allowed}", reason="unknown_snapshot_reason"
+        ) from None
 
 
 def _snapshot(session: Session, snapshot_id: str) -> Snapshot:

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 
 from facegate.api.deps import State, StoreDep
-from facegate.api.routes.admin_scope import SiteAdmin, SiteSubject, actor_of, read_images
+from facegate.api.routes.admin_frontdesk import hit_staff_faces
+from facegate.api.routes.admin_scope import SiteDesk, SiteSubject, actor_of, read_images
 from facegate.api.schemas.credentials import CardIn, CredentialOut, IssuedCodeOut, PinIn
 from facegate.api.schemas.subjects import EnrollmentOut
 from facegate.errors import NotFoundError
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/v1/sites/{site}", tags=["admin: credentials"])
 
 @router.get("/subjects/{subject_id}/credentials", response_model=list[CredentialOut])
 def list_credentials(subject: SiteSubject, store: StoreDep) -> list[CredentialOut]:
-    """Role: the site's administrator. Metadata only: never a number, PIN or hash."""
+    """Role: front desk (or administrator). Metadata only: never a number, PIN or hash."""
     return [CredentialOut.of(c) for c in store.credentials.list_for_subject(subject.id)]
 
 
@@ -31,46 +32,46 @@ def list_credentials(subject: SiteSubject, store: StoreDep) -> list[CredentialOu
     "/subjects/{subject_id}/credentials/card", response_model=CredentialOut, status_code=201
 )
 def issue_card(
-    subject: SiteSubject, body: CardIn, store: StoreDep, admin: SiteAdmin
+    subject: SiteSubject, body: CardIn, store: StoreDep, desk: SiteDesk
 ) -> CredentialOut:
-    """Role: the site's administrator."""
-    info = store.credentials.issue_card(subject.id, body.card_number, actor_of(admin))
+    """Role: front desk (or administrator)."""
+    info = store.credentials.issue_card(subject.id, body.card_number, actor_of(desk))
     return CredentialOut.of(info)
 
 
 @router.post(
     "/subjects/{subject_id}/credentials/pin", response_model=CredentialOut, status_code=201
 )
-def set_pin(subject: SiteSubject, body: PinIn, store: StoreDep, admin: SiteAdmin) -> CredentialOut:
-    """Role: the site's administrator. Replaces the subject's PIN (6-12 digits)."""
-    return CredentialOut.of(store.credentials.set_pin(subject.id, body.pin, actor_of(admin)))
+def set_pin(subject: SiteSubject, body: PinIn, store: StoreDep, desk: SiteDesk) -> CredentialOut:
+    """Role: front desk (or administrator). Replaces the subject's PIN (6-12 digits)."""
+    return CredentialOut.of(store.credentials.set_pin(subject.id, body.pin, actor_of(desk)))
 
 
 @router.post(
     "/subjects/{subject_id}/credentials/otp", response_model=IssuedCodeOut, status_code=201
 )
-def issue_otp(subject: SiteSubject, store: StoreDep, admin: SiteAdmin) -> IssuedCodeOut:
-    """Role: the site's administrator. A one-time gate code, shown once."""
-    issued = store.credentials.issue_otp(subject.id, actor_of(admin))
+def issue_otp(subject: SiteSubject, store: StoreDep, desk: SiteDesk) -> IssuedCodeOut:
+    """Role: front desk (or administrator). A one-time gate code, shown once."""
+    issued = store.credentials.issue_otp(subject.id, actor_of(desk))
     return IssuedCodeOut(code=issued.code, expires_at=issued.expires_at)
 
 
 @router.delete("/credentials/{credential_id}", response_model=CredentialOut)
 def revoke_credential(
-    site: str, credential_id: str, store: StoreDep, admin: SiteAdmin
+    site: str, credential_id: str, store: StoreDep, desk: SiteDesk
 ) -> CredentialOut:
-    """Role: the site's administrator. Another site's credential answers 404."""
+    """Role: front desk (or administrator). Another site's credential answers 404."""
     if credential_site_code(store, credential_id) != site:
         raise NotFoundError(f"no credential with id {credential_id}")
-    return CredentialOut.of(store.credentials.revoke(credential_id, actor_of(admin)))
+    return CredentialOut.of(store.credentials.revoke(credential_id, actor_of(desk)))
 
 
 @router.post("/subjects/{subject_id}/signin-codes", response_model=IssuedCodeOut, status_code=201)
-def issue_signin_code(subject: SiteSubject, store: StoreDep, admin: SiteAdmin) -> IssuedCodeOut:
-    """Role: the site's administrator. A self-service sign-in code for the resident, shown
-    once: the front desk hands it over."""
+def issue_signin_code(subject: SiteSubject, store: StoreDep, desk: SiteDesk) -> IssuedCodeOut:
+    """Role: front desk (or administrator). A self-service sign-in code for the resident,
+    shown once: the front desk hands it over."""
     started = utcnow()
-    code = store.accounts.issue_signin_code(subject.id, actor=actor_of(admin))
+    code = store.accounts.issue_signin_code(subject.id, actor=actor_of(desk))
     return IssuedCodeOut(code=code, expires_at=started + SIGNIN_CODE_TTL)
 
 
@@ -79,11 +80,13 @@ def enroll(
     subject: SiteSubject,
     images: Annotated[list[UploadFile], File(description="one face per image, JPEG or PNG")],
     state: State,
-    admin: SiteAdmin,
+    desk: SiteDesk,
 ) -> EnrollmentOut:
-    """Role: the site's administrator. One template per image, all or none; needs the
-    subject's consent. Images are decoded within the pixel limit and then dropped."""
+    """Role: front desk (or administrator). One template per image, all or none;
+    needs the subject's consent. Images are decoded within the pixel limit and then
+    dropped: nothing stores an image. Faces count against the staff member's face limit."""
     data = read_images(images, state.settings.max_upload_bytes)
+    hit_staff_faces(state, actor_of(desk), len(data))
     # Consent first: face data of a subject without it must not even be computed.
     state.store.check_enrollment_allowed(subject.id)
     frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in data]
@@ -93,7 +96,7 @@ def enroll(
             pipeline,
             subject.id,
             frames,
-            actor_of(admin),
+            actor_of(desk),
             max_pixels=state.settings.max_image_pixels,
         )
     return EnrollmentOut(subject_id=subject.id, enrolled=len(ids))

@@ -1,5 +1,30 @@
-"""What every admin route shares: the admin of the site in the path, and that site's
-subjects only. Another site's subject answers 404, exactly like an unknown id."""
+"""What every staff route shares: the staff of the site in the path, and that site's
+subjects only. Another site's subject answers 404, exactly like an unknown id.
+
+Each route takes the least privileged of four dependencies (the role a session carries
+is its account's; ``tests/api/test_authorization_matrix.py`` proves every cell):
+
+==============  ======================================================================
+``SiteAdmin``   site administrator only: delete a subject, move-out, the residents' CSV
+                export (every resident at once), notices (publish), gates (configure,
+                schedules), devices, retention run and policy, impact assessments
+                (record), staff accounts, remote door opening
+``SiteDesk``    front desk (operator) or administrator: residents (list, search,
+                register, read, CSV import), guardians, consents (record paper consent,
+                list, and withdraw at the resident's request: their right, asked at the
+                desk), credentials (issue card, PIN, gate code, self-service sign-in
+                code; revoke a lost card at once), face enrollment and the recognition
+                test, one resident's data export (their access request, R-32)
+``SiteReader``  auditor or administrator, read-only: decisions (log, live feed, CSV
+                export), audit verification, compliance report, impact assessments (list)
+``SiteStaff``   any staff member: the site itself, its notices, gates and schedules
+                (read), what the console's shell needs
+==============  ======================================================================
+
+An operator deletes nothing and changes no setting; an auditor changes nothing (the
+audit check only reads). Withdrawing consent erases face data, but as the resident's
+right, not the desk's choice; deleting a subject stays with the administrator.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +75,8 @@ SiteStaff = Annotated[SessionInfo, Depends(site_staff)]
 
 
 def actor_of(session: SessionInfo) -> str:
-    """The audit actor of a signed-in principal: ``admin:<id>`` or ``resident:<subject>``."""
+    """The audit actor of a signed-in principal: ``<role>:<account id>`` (``admin``,
+    ``operator``, ``auditor``) or ``resident:<subject>``."""
     return f"{session.role.value}:{session.principal_id}"
 
 
@@ -62,8 +88,9 @@ def site_subject(store: Store, site: str, subject_id: str) -> SubjectInfo:
     return subject
 
 
-def subject_of(site: str, subject_id: str, store: StoreDep, _: SiteAdmin) -> SubjectInfo:
-    """Dependency form of ``site_subject``, after the site check."""
+def subject_of(site: str, subject_id: str, store: StoreDep, _: SiteDesk) -> SubjectInfo:
+    """Dependency form of ``site_subject``, after the site check (front desk or
+    administrator; a route only the administrator may call also takes ``SiteAdmin``)."""
     return site_subject(store, site, subject_id)
 
 
@@ -73,12 +100,18 @@ SiteSubject = Annotated[SubjectInfo, Depends(subject_of)]
 def read_images(images: list[UploadFile], max_bytes: int) -> list[bytes]:
     """The uploaded images' bytes, each read at most ``max_bytes`` (+1 to tell it is over)."""
     if not images:
-        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_request", "no images were sent")
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "no images were sent",
+            reason="no_images",
+        )
     if len(images) > MAX_IMAGES:
         raise ApiError(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "invalid_request",
             f"at most {MAX_IMAGES} images per request",
+            reason="too_many_images",
         )
     out = []
     for image in images:
@@ -88,6 +121,7 @@ def read_images(images: list[UploadFile], max_bytes: int) -> list[bytes]:
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 "request_too_large",
                 f"an image is over {max_bytes} bytes",
+                reason="image_too_large",
             )
         out.append(data)
     return out

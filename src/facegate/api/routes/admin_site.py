@@ -3,16 +3,14 @@ retention runs, compliance report and impact assessments."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from enum import StrEnum
-from pathlib import Path
 
-from fastapi import APIRouter, Query, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request, Response
 
+from facegate.api.compliance_page import compliance_out, compliance_page, request_language
 from facegate.api.deps import StoreDep
-from facegate.api.routes.admin_scope import SiteAdmin, actor_of
+from facegate.api.routes.admin_scope import SiteAdmin, SiteReader, SiteStaff, actor_of
 from facegate.api.schemas.gates import (
     DeviceIn,
     DeviceOut,
@@ -27,22 +25,23 @@ from facegate.api.schemas.reports import (
     AuditVerifyOut,
     ComplianceOut,
     DecisionOut,
-    LiveCheckOut,
     RetentionOut,
-    RuleEntryOut,
 )
 from facegate.api.schemas.retention import RetentionPolicyIn, RetentionPolicyOut
 from facegate.errors import NotFoundError
 from facegate.privacy.compliance import (
-    ComplianceReport,
     build_report,
-    render_html,
     render_markdown,
 )
 from facegate.privacy.live import check_site
-from facegate.privacy.run_results import DEFAULT_RESULTS_PATH, RESULTS_ENV, read_run
+from facegate.privacy.release_results import load_release, release_results_path
 from facegate.store.notices import NoticeContent
-from facegate.store.site_reads import MAX_RECENT_DECISIONS, recent_decisions, site_event_count
+from facegate.store.site_reads import (
+    MAX_RECENT_DECISIONS,
+    recent_decisions,
+    site_event_count,
+    site_last_event_at,
+)
 
 router = APIRouter(prefix="/api/v1/sites/{site}", tags=["admin: site"])
 
@@ -57,8 +56,8 @@ class ReportFormat(StrEnum):
 
 
 @router.get("/notices", response_model=list[NoticeOut])
-def list_notices(site: str, store: StoreDep, _: SiteAdmin) -> list[NoticeOut]:
-    """Role: the site's administrator. Every published version, oldest first."""
+def list_notices(site: str, store: StoreDep, _: SiteStaff) -> list[NoticeOut]:
+    """Role: any staff member. Every published version, oldest first."""
     return [NoticeOut.of(n) for n in store.notices.list(site)]
 
 
@@ -77,8 +76,8 @@ def publish_notice(site: str, body: NoticeIn, store: StoreDep, admin: SiteAdmin)
 
 
 @router.get("/gates", response_model=list[GateOut])
-def list_gates(site: str, store: StoreDep, _: SiteAdmin) -> list[GateOut]:
-    """Role: the site's administrator."""
+def list_gates(site: str, store: StoreDep, _: SiteStaff) -> list[GateOut]:
+    """Role: any staff member."""
     return [GateOut.of(g) for g in store.gates.list(site)]
 
 
@@ -132,22 +131,23 @@ def revoke_device(site: str, device_id: str, store: StoreDep, admin: SiteAdmin) 
 def list_decisions(
     site: str,
     store: StoreDep,
-    _: SiteAdmin,
+    _: SiteReader,
     limit: int = Query(default=50, ge=1, le=MAX_RECENT_DECISIONS),
 ) -> list[DecisionOut]:
-    """Role: the site's administrator. Recent gate decisions from the audit log, newest
-    first; outcomes and reason codes, never scores."""
+    """Role: auditor (or administrator). Recent gate decisions from the audit log,
+    newest first; outcomes and reason codes, never scores."""
     return [DecisionOut.of(r) for r in recent_decisions(store, site, limit)]
 
 
 @router.post("/audit/verify", response_model=AuditVerifyOut)
-def verify_audit(site: str, store: StoreDep, _: SiteAdmin) -> AuditVerifyOut:
-    """Role: the site's administrator. Checks the hash chain of the whole audit log (R-27)
-    and counts this site's events in it (other sites' activity is not theirs to know)."""
+def verify_audit(site: str, store: StoreDep, _: SiteReader) -> AuditVerifyOut:
+    """Role: auditor (or administrator). Checks the hash chain of the whole audit log
+    (R-27) and counts this site's events in it (other sites' activity is not theirs to know)."""
     report = store.verify_audit()
     return AuditVerifyOut(
         ok=report.ok,
         events_checked=site_event_count(store, site),
+        last_event_at=site_last_event_at(store, site),
         first_bad_event_id=report.first_bad_event_id,
         reason=report.reason,
     )
@@ -192,55 +192,32 @@ def set_retention_policy(
 )
 def compliance_report(
     site: str,
+    request: Request,
     store: StoreDep,
-    _: SiteAdmin,
+    _: SiteReader,
     format: ReportFormat = ReportFormat.JSON,
 ) -> ComplianceOut | Response:
-    """Role: the site's administrator. The R-01…R-33 matrix: last test run and live site
-    checks; ``?format=html|md`` for the rendered file."""
-    results_path = Path(os.environ.get(RESULTS_ENV) or DEFAULT_RESULTS_PATH)
+    """Role: auditor (or administrator). The R-01…R-33 matrix: the rule-test results shipped
+    with this release (hash-checked) and live checks of the site, in the request's language
+    (``?lang=``, else the language cookie); ``?format=html|md`` for a page or Markdown."""
+    release_path = release_results_path()
     report = build_report(
-        read_run(results_path), check_site(store, site), results_path=results_path
+        None,
+        check_site(store, site),
+        results_path=release_path,
+        release=load_release(release_path),
     )
+    site_name = store.get_site(site).name
     if format is ReportFormat.HTML:
-        return HTMLResponse(render_html(report))
+        return compliance_page(request, report, site, site_name)
     if format is ReportFormat.MD:
         return Response(render_markdown(report), media_type="text/markdown; charset=utf-8")
-    return _compliance_out(site, report)
-
-
-def _compliance_out(site: str, report: ComplianceReport) -> ComplianceOut:
-    return ComplianceOut(
-        site=site,
-        generated_at=report.generated_at,
-        facegate_version=report.facegate_version,
-        entries=[
-            RuleEntryOut(
-                rule=e.rule.id.value,
-                title=e.rule.title,
-                status=e.status.value,
-                status_note=e.status_note,
-                live_status=None if e.live_status is None else e.live_status.value,
-                live_note=e.live_note,
-            )
-            for e in report.entries
-        ],
-        live_checks=[
-            LiveCheckOut(
-                name=c.name,
-                rules=[r.value for r in c.rules],
-                status=c.status.value,
-                explanation=c.explanation,
-            )
-            for c in report.live_checks
-        ],
-        notes=list(report.notes),
-    )
+    return compliance_out(report, site, site_name, request_language(request))
 
 
 @router.get("/assessments", response_model=list[AssessmentOut])
-def list_assessments(site: str, store: StoreDep, _: SiteAdmin) -> list[AssessmentOut]:
-    """Role: the site's administrator. Impact assessments on record (R-30)."""
+def list_assessments(site: str, store: StoreDep, _: SiteReader) -> list[AssessmentOut]:
+    """Role: auditor (or administrator). Impact assessments on record (R-30)."""
     return [AssessmentOut.of(a) for a in store.assessments.list(site)]
 
 

@@ -1,4 +1,5 @@
-"""Signing in and out: administrators by password, residents by a one-time code.
+"""Signing in and out: staff (administrators, front desk, auditors) by password,
+residents by a one-time code; and the session a page already holds.
 
 Sign-in attempts are rate-limited per client address (``SIGNIN_ATTEMPTS``), in front of
 the account lock-out the store keeps.
@@ -12,7 +13,13 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from facegate.api.deps import SESSION_COOKIE, State, StoreDep, current_session, session_token
 from facegate.api.ratelimit import SIGNIN_ATTEMPTS
-from facegate.api.schemas.auth import AdminSignInIn, ResidentSignInIn, SessionOut, SignedOutOut
+from facegate.api.schemas.auth import (
+    AdminSignInIn,
+    CurrentSessionOut,
+    ResidentSignInIn,
+    SessionOut,
+    SignedOutOut,
+)
 from facegate.errors import AuthenticationError, NotFoundError, RateLimitedError
 from facegate.store.accounts import OpenedSession, SessionInfo
 from facegate.store.schema import utcnow
@@ -52,7 +59,9 @@ def _opened(opened: OpenedSession, response: Response, state: State) -> SessionO
 def sign_in_admin(
     body: AdminSignInIn, response: Response, store: StoreDep, state: State
 ) -> SessionOut:
-    """Role: anyone. An administrator's session (8 h); the same refusal for every cause."""
+    """Role: anyone. A staff member's session (8 h) with their account's role; the same
+    refusal for an unknown username, a wrong password or a disabled account, and reason
+    ``locked`` with ``until`` while the account is locked."""
     return _opened(store.accounts.sign_in_admin(body.username, body.password), response, state)
 
 
@@ -66,7 +75,7 @@ def sign_in_resident(
     except NotFoundError:
         # An unknown site is refused like a wrong code.
         raise AuthenticationError(
-            "this sign-in code is not valid (wrong, used or expired)"
+            "this sign-in code is not valid (wrong, used or expired)", reason="signin_code_invalid"
         ) from None
     return _opened(opened, response, state)
 
@@ -82,3 +91,13 @@ def sign_out(
     store.accounts.sign_out(session_token(request))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return SignedOutOut(signed_out=True)
+
+
+@router.get("/session", response_model=CurrentSessionOut)
+def current(session: Annotated[SessionInfo, Depends(current_session)]) -> CurrentSessionOut:
+    """Role: a signed-in staff member or resident. The session the cookie (or bearer token)
+    stands for: role, site and expiry, never the token; 401 when there is none, so a new
+    tab shows the console straight away or the sign-in form."""
+    return CurrentSessionOut(
+        role=session.role, site=session.site_code, expires_at=session.expires_at
+    )

@@ -57,14 +57,16 @@ def _hit(state: AppState, limit: Limit, key: str) -> None:
 
 def _device_gate(state: AppState, device: DeviceInfo, gate: str) -> GateInfo:
     if gate not in device.gate_codes:
-        raise PermissionDeniedError("this device does not serve that gate")
+        raise PermissionDeniedError(
+            "this device does not serve that gate", reason="device_wrong_gate"
+        )
     return state.store.gates.get(device.site_code, gate)
 
 
 def _read(upload: UploadFile, limit: int) -> bytes:
     data = upload.file.read(limit + 1)
     if len(data) > limit:
-        raise InvalidRecordError(f"an image is over {limit} bytes")
+        raise InvalidRecordError(f"an image is over {limit} bytes", reason="image_too_large")
     return data
 
 
@@ -103,13 +105,16 @@ def decide(
         result = face_answer(decided, gate_info)
     else:
         if not secret:
-            raise InvalidRecordError(f"a {kind.value} decision needs the secret")
+            raise InvalidRecordError(
+                f"a {kind.value} decision needs the secret", reason="secret_missing"
+            )
         # PIN guessing is slowed per typed number and per device in the store (back-off
         # that a stranger cannot turn into a lock-out): no per-subject limit here.
         result = decide_credential(
             state.store, device, gate_info, kind, secret, subject_id, resident_number
         )
     _observe(state, result, time.perf_counter() - started)
+    state.live.publish(device.site_code, result.decision_id)
     ticket = result.challenge
     return DecisionOut(
         outcome=result.outcome,
@@ -137,13 +142,20 @@ def _face_presentation(
     limit = state.settings.max_upload_bytes
     if challenge is None:
         if image is None or frames:
-            raise InvalidRecordError("a face decision needs one image (frames need a challenge)")
+            raise InvalidRecordError(
+                "a face decision needs one image (frames need a challenge)", reason="image_missing"
+            )
         _hit(state, DEVICE_FACES, device.id)
         return FacePresentation(image=_read(image, limit))
     if image is not None:
-        raise InvalidRecordError("a challenge answer sends frames, not an image")
+        raise InvalidRecordError(
+            "a challenge answer sends frames, not an image", reason="challenge_needs_frames"
+        )
     if len(frames) > MAX_CHALLENGE_FRAMES:
-        raise InvalidRecordError(f"a challenge answer holds at most {MAX_CHALLENGE_FRAMES} frames")
+        raise InvalidRecordError(
+            f"a challenge answer holds at most {MAX_CHALLENGE_FRAMES} frames",
+            reason="too_many_frames",
+        )
     _hit(state, DEVICE_FACES, device.id)
     return FacePresentation(challenge=challenge, frames=tuple(_read(f, limit) for f in frames))
 
@@ -163,9 +175,13 @@ def enroll_at_kiosk(
     _hit(state, SIGNIN_ATTEMPTS, device_actor(device))
     gate_info = _device_gate(state, device, gate)
     if not gate_info.accepts_face:
-        raise PolicyError("this gate does not use faces: nothing to enroll here")
+        raise PolicyError(
+            "this gate does not use faces: nothing to enroll here", reason="gate_without_face"
+        )
     if not 1 <= len(images) <= MAX_ENROLLMENT_IMAGES:
-        raise InvalidRecordError(f"give 1 to {MAX_ENROLLMENT_IMAGES} images")
+        raise InvalidRecordError(
+            f"give 1 to {MAX_ENROLLMENT_IMAGES} images", reason="enrollment_image_count"
+        )
     for _ in images:
         _hit(state, DEVICE_FACES, device.id)
     blobs = [_read(upload, state.settings.max_upload_bytes) for upload in images]

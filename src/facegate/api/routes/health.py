@@ -30,9 +30,13 @@ def metrics(request: Request, state: State) -> Response:
     expected = state.settings.metrics_token
     if expected is None:
         if state.settings.env is Environment.PRODUCTION:
-            raise PermissionDeniedError("metrics are off: set FACEGATE_METRICS_TOKEN to scrape")
+            raise PermissionDeniedError(
+                "metrics are off: set FACEGATE_METRICS_TOKEN to scrape", reason="metrics_off"
+            )
     else:
         presented = bearer_token(request) or ""
         if not hmac.compare_digest(presented.encode(), expected.get_secret_value().encode()):
-            raise AuthenticationError("metrics need the scrape token (FACEGATE_METRICS_TOKEN)")
+            raise AuthenticationError(
+                "metrics need the scrape token (FACEGATE_METRICS_TOKEN)", reason="metrics_token"
+            )
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -14,6 +14,7 @@ from facegate.api.schemas.consents import ConsentOut, ResidentConsentIn, Withdra
 from facegate.api.schemas.credentials import CredentialOut, IssuedCodeOut, PinIn
 from facegate.api.schemas.me import MeOut
 from facegate.api.schemas.notices import NoticeOut
+from facegate.api.schemas.passes import PassOut
 from facegate.api.schemas.subjects import SubjectOut
 from facegate.store.accounts import token_digest
 from facegate.store.records import ConsentMethod
@@ -30,10 +31,16 @@ def me(resident: Resident, store: StoreDep, state: State) -> MeOut:
     subject_id = resident.principal_id
     now = utcnow()
     models = template_models(store, resident.site_code, subject_id).get(subject_id, frozenset())
+    # Visitor passes are listed apart (``/me/passes``): they are not my ways in.
+    visitors = store.passes.credential_ids(subject_id)
     return MeOut(
         subject=SubjectOut.of(store.get_subject(subject_id)),
         consents=[ConsentOut.of(c, now) for c in store.consents.list(subject_id)],
-        credentials=[CredentialOut.of(c) for c in store.credentials.list_for_subject(subject_id)],
+        credentials=[
+            CredentialOut.of(c)
+            for c in store.credentials.list_for_subject(subject_id)
+            if c.id not in visitors
+        ],
         session_expires_at=resident.expires_at,
         face_reenroll=needs_reenrollment(models, state.settings.engine),
     )
@@ -79,8 +86,14 @@ def _own_session(request: Request) -> str:
 
 @router.get("/export")
 def export(resident: Resident, store: StoreDep) -> dict[str, Any]:
-    """Role: the signed-in resident. Everything stored about me (no templates)."""
-    return store.exports.subject_export(resident.principal_id, actor_of(resident))
+    """Role: the signed-in resident. Everything stored about me (no templates), and the
+    visitor passes I made (never their codes)."""
+    data = store.exports.subject_export(resident.principal_id, actor_of(resident))
+    data["visitor_passes"] = [
+        {**PassOut.of(p).model_dump(mode="json"), "credential_id": p.credential_id}
+        for p in store.passes.list_for_subject(resident.principal_id)
+    ]
+    return data
 
 
 @router.post("/credentials/pin", response_model=CredentialOut, status_code=201)

@@ -92,6 +92,12 @@ def self_service(request: Request) -> Response:
     return render(request, "me.html")
 
 
+@router.get("/me/export", response_class=HTMLResponse)
+def self_service_export(request: Request) -> Response:
+    """A resident's data as a page to read and print; the script reads the export API."""
+    return render(request, "me_export.html")
+
+
 @router.get("/kiosk", response_class=HTMLResponse)
 def kiosk(request: Request) -> Response:
     """The gate kiosk; its gate and device key come in the URL fragment."""

@@ -10,6 +10,8 @@ from facegate.store.accounts import Role
 
 
 class AdminSignInIn(BaseModel):
+    """Any staff member's sign-in (the path says admin for compatibility)."""
+
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=256)
 
@@ -31,3 +33,11 @@ class SessionOut(BaseModel):
 
 class SignedOutOut(BaseModel):
     signed_out: bool
+
+
+class CurrentSessionOut(BaseModel):
+    """The session already held (``GET /auth/session``): never its token."""
+
+    role: Role
+    site: str
+    expires_at: datetime

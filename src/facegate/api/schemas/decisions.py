@@ -1,13 +1,20 @@
-"""Gate device bodies: a decision and a kiosk self-enrollment (responses only; the requests
-are multipart forms). Nothing here carries a score, a template or a name."""
+"""Gate decisions: a device's decision and kiosk self-enrollment (responses only; the requests
+are multipart forms), and the access log the console reads. Nothing here carries a score or
+a template; only the console's log carries names."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator
 
 from facegate.gate.outcome import FailedCheck
 from facegate.liveness.challenge import Challenge
+from facegate.store.decision_log import LoggedDecision, PersonState
 from facegate.store.records import CredentialKind, GateOutcome
+
+#: The fewest characters a remote opening's reason may hold (after trimming).
+REMOTE_REASON_MIN = 4
 
 
 class ChallengeOut(BaseModel):
@@ -54,3 +61,67 @@ class KioskEnrollmentOut(BaseModel):
 
     enrolled: int
     subject_id: str
+
+
+class LoggedDecisionOut(BaseModel):
+    """One row of the access log for a manager: names, not ids; never a score."""
+
+    id: int = Field(description="the audit event that records it")
+    at: datetime
+    gate: str | None
+    gate_name: str | None
+    device_id: str | None
+    device_name: str | None
+    subject_id: str | None
+    person: str | None = Field(
+        description="the resident's name (or, for a remote opening, the staff account's); "
+        "null for no one, or a resident deleted since"
+    )
+    person_state: PersonState
+    kind: str | None = Field(description="face, card, pin, otp or remote")
+    outcome: str | None
+    reason: str | None
+    check: str | None = Field(description="which liveness check refused a face, if one did")
+    why: str | None = Field(description="staff's reason for a remote opening")
+
+    @classmethod
+    def of(cls, row: LoggedDecision) -> LoggedDecisionOut:
+        return cls(
+            id=row.id,
+            at=row.at,
+            gate=row.gate,
+            gate_name=row.gate_name,
+            device_id=row.device_id,
+            device_name=row.device_name,
+            subject_id=row.subject_id,
+            person=row.person,
+            person_state=row.person_state,
+            kind=row.kind,
+            outcome=row.outcome,
+            reason=row.reason,
+            check=row.check,
+            why=row.why,
+        )
+
+
+class DecisionPageOut(BaseModel):
+    """One page of the access log, newest first."""
+
+    items: list[LoggedDecisionOut]
+    total: int = Field(description="decisions matching the filters, on every page")
+    offset: int
+    limit: int
+
+
+class RemoteOpenIn(BaseModel):
+    """Open a gate from the console: why, in the staff member's words (audited)."""
+
+    why: str = Field(min_length=REMOTE_REASON_MIN, max_length=200)
+
+    @field_validator("why")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) < REMOTE_REASON_MIN:
+            raise ValueError(f"a reason of at least {REMOTE_REASON_MIN} characters")
+        return value

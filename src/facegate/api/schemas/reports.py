@@ -38,6 +38,9 @@ class AuditVerifyOut(BaseModel):
 
     ok: bool
     events_checked: int = Field(description="this site's events in the checked log")
+    last_event_at: datetime | None = Field(
+        default=None, description="when this site's newest event was written"
+    )
     first_bad_event_id: int | None
     reason: str | None
 
@@ -52,28 +55,60 @@ class RetentionOut(BaseModel):
 
 
 class LiveCheckOut(BaseModel):
+    """One live check of the site; ``title``, ``status_text`` and ``text`` are in the
+    request's language, ``explanation`` is the same finding in English."""
+
     name: str
+    title: str
     rules: list[str]
     status: str
+    status_text: str
+    text: str
     explanation: str
 
 
 class RuleEntryOut(BaseModel):
     rule: str
+    group: str
+    #: In the request's language; ``title_en`` is the catalogue's.
     title: str
+    title_en: str
     status: str
+    status_text: str
     status_note: str
+    #: The release's tests that carry the rule (pytest node ids).
+    tests: list[str]
+    tests_text: str
     live_status: str | None
+    live_text: str
     live_note: str
+
+
+class ReleaseOut(BaseModel):
+    """The rule-test results shipped with the release, and whether they verify."""
+
+    state: str = Field(description="verified, altered, stale or missing")
+    text: str
+    sha256: str | None
+    tests_sha256: str | None
+    facegate_version: str | None
+    git_revision: str | None
+    frozen_at: datetime | None
+    tested: str | None
 
 
 class ComplianceOut(BaseModel):
     site: str
+    site_name: str
+    lang: str
     generated_at: datetime
     facegate_version: str
+    git_revision: str | None
+    summary: str
+    release: ReleaseOut
     entries: list[RuleEntryOut]
     live_checks: list[LiveCheckOut]
-    notes: list[str]
+    notes: list[str] = Field(description="what a reader must know, in English, for auditors")
 
 
 class AssessmentIn(BaseModel):

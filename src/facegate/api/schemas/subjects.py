@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from facegate.store.homes import Home
 from facegate.store.records import (
     DeletionReason,
     DeletionReceipt,
@@ -14,6 +15,7 @@ from facegate.store.records import (
     SubjectKind,
     SubjectStatus,
 )
+from facegate.store.schema import BUILDING_LENGTH, HOUSEHOLD_LENGTH, UNIT_LENGTH
 
 
 class SiteOut(BaseModel):
@@ -35,6 +37,14 @@ class SubjectIn(BaseModel):
     born: date | None = None
     adult: bool = False
     expires: datetime | None = None
+    #: Where they live (each optional): e.g. building "12", unit "3", household "1202".
+    building: str | None = Field(default=None, max_length=BUILDING_LENGTH)
+    unit: str | None = Field(default=None, max_length=UNIT_LENGTH)
+    household: str | None = Field(default=None, max_length=HOUSEHOLD_LENGTH)
+
+    @property
+    def home(self) -> Home:
+        return Home(self.building, self.unit, self.household)
 
 
 class SubjectOut(BaseModel):
@@ -53,6 +63,9 @@ class SubjectOut(BaseModel):
     minor: bool
     moved_out_at: datetime | None
     expires_at: datetime | None
+    building: str | None = None
+    unit: str | None = None
+    household: str | None = None
 
     @classmethod
     def of(cls, subject: SubjectInfo) -> SubjectOut:
@@ -70,6 +83,9 @@ class SubjectOut(BaseModel):
             minor=subject.minor,
             moved_out_at=subject.moved_out_at,
             expires_at=subject.expires_at,
+            building=subject.building,
+            unit=subject.unit,
+            household=subject.household,
         )
 
 

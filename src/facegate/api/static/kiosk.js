@@ -7,7 +7,7 @@
 // reaches the server's logs, and are kept in sessionStorage.
 "use strict";
 (() => {
-  const { t, api, reasonText, say } = window.FG;
+  const { t, api, act, errorText, say } = window.FG;
   const $ = (id) => document.getElementById(id);
   const FRAME_INTERVAL_MS = 1500;
   const RESULT_HOLD_MS = 3000;
@@ -72,6 +72,11 @@
     $("mode-enroll").setAttribute("aria-pressed", String(next === "enroll"));
     $("enroll-panel").hidden = next !== "enroll";
     $("alt-form").hidden = next !== "alt";
+    if (next !== "alt") {
+      for (const b of document.querySelectorAll(".alt-buttons button")) {
+        b.setAttribute("aria-pressed", "false");
+      }
+    }
     prompt.textContent = t("look_at_camera");
   }
 
@@ -91,17 +96,23 @@
     window.lastDecision = decision;
     window.decisionCount += 1;
     // A person matched with an older engine's templates is asked to enroll again.
-    const reason = decision.prompt
-      ? reasonText(decision.reason) + " · " + t("prompt_" + decision.prompt)
-      : reasonText(decision.reason);
+    const prompted = decision.prompt ? t("prompt_" + decision.prompt) : "";
+    const reason = [reasonText(decision.reason), prompted].filter(Boolean).join(" · ");
     showResult(decision.outcome, t("outcome_" + decision.outcome), reason, decision.check);
   }
 
+  // Plain words for an API error in the page's language (never the API's English message).
   function showError(error) {
-    const reason = error.status === 429 ? t("reason_rate_limited") : error.message;
     window.lastDecision = { outcome: "error", reason: error.code || String(error.status) };
-    showResult("deny", t("error"), reason);
+    showResult("deny", t("error"), errorText(error));
   }
+
+  // A decision's reason in words; a reason the kiosk has no words for is not shown as a
+  // code (the title already says whether the door opened).
+  const reasonText = (code) => {
+    const text = code ? t("reason_" + code) : "";
+    return text === "reason_" + code ? "" : text;
+  };
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -175,33 +186,41 @@
   }
 
   // Enroll mode: a few frames, a moment apart, with the resident's sign-in code.
-  $("enroll-form").addEventListener("submit", async (event) => {
+  $("enroll-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    if (!configured || busy) return;
-    busy = true;
-    const code = $("enroll-code").value.trim();
-    const form = new FormData();
-    form.append("gate", gate);
-    form.append("code", code);
-    try {
-      let taken = 0;
-      for (let tries = 0; taken < ENROLL_FRAMES && tries < 40; tries += 1) {
-        const blob = await frame();
-        if (blob) { form.append("images", blob, "enroll-" + taken + ".jpg"); taken += 1; }
-        await new Promise((resolve) => setTimeout(resolve, 300));
+    if (!configured) return;
+    const message = $("enroll-message");
+    act(event.currentTarget, message, async () => {
+      busy = true; // no face decisions while the frames are taken
+      try {
+        const code = $("enroll-code").value.trim();
+        const form = new FormData();
+        form.append("gate", gate);
+        form.append("code", code);
+        let taken = 0;
+        for (let tries = 0; taken < ENROLL_FRAMES && tries < 40; tries += 1) {
+          const blob = await frame();
+          if (blob) { form.append("images", blob, "enroll-" + taken + ".jpg"); taken += 1; }
+          await sleep(300);
+        }
+        if (!taken) {
+          window.lastEnrollment = { error: "camera_unavailable" };
+          say(message, t("camera_unavailable"), "bad");
+          return;
+        }
+        const enrolled = await api("POST", "/enrollments", { form, token: key });
+        window.lastEnrollment = enrolled;
+        $("enroll-code").value = "";
+        showResult("enrolled", t("enrolled"), String(enrolled.enrolled));
+        say(message, t("enrolled"), "good"); // on a phone the result above may be off-screen
+        setTimeout(() => setMode("gate"), RESULT_HOLD_MS);
+      } catch (error) {
+        window.lastEnrollment = { error: error.code || String(error.status) };
+        throw error; // act shows it next to the form
+      } finally {
+        busy = false;
       }
-      if (!taken) throw Object.assign(new Error(t("camera_unavailable")), { status: 0 });
-      const enrolled = await api("POST", "/enrollments", { form, token: key });
-      window.lastEnrollment = enrolled;
-      $("enroll-code").value = "";
-      showResult("enrolled", t("enrolled"), String(enrolled.enrolled));
-      setTimeout(() => setMode("gate"), RESULT_HOLD_MS);
-    } catch (error) {
-      window.lastEnrollment = { error: error.code || String(error.status) };
-      showError(error);
-    } finally {
-      busy = false;
-    }
+    });
   });
 
   // The non-face ways in: always on screen, whatever the camera does.
@@ -215,6 +234,9 @@
     choice.addEventListener("click", () => {
       altKind = choice.dataset.kind;
       setMode("alt");
+      for (const other of document.querySelectorAll(".alt-buttons button")) {
+        other.setAttribute("aria-pressed", String(other === choice));
+      }
       $("alt-subject-label").hidden = altKind !== "pin";
       $("alt-subject").required = altKind === "pin";
       $("alt-secret-label").textContent = t(altKind === "pin" ? "pin_secret" : "use_" + altKind);
@@ -222,6 +244,8 @@
       $("alt-secret").inputMode = altKind === "card" ? "text" : "numeric";
       $("alt-secret").value = "";
       $("keypad").hidden = altKind === "card";
+      $("alt-card-submit").hidden = altKind !== "card";
+      say($("alt-message"), "", null);
       $("alt-subject").value = "";
       keypadTarget = altKind === "pin" ? $("alt-subject") : $("alt-secret");
       keypadTarget.focus();
@@ -236,7 +260,7 @@
   }
   $("keypad-clear").addEventListener("click", () => { keypadTarget.value = ""; });
   $("alt-back").addEventListener("click", () => setMode("gate"));
-  $("alt-form").addEventListener("submit", async (event) => {
+  $("alt-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!configured || !altKind) return;
     const form = new FormData();
@@ -244,16 +268,23 @@
     form.append("kind", altKind);
     form.append("secret", $("alt-secret").value.trim());
     if (altKind === "pin") form.append("resident_number", $("alt-subject").value.trim());
-    busy = true;
-    try {
-      showDecision(await api("POST", "/decisions", { form, token: key }));
-      $("alt-secret").value = "";
-      $("alt-subject").value = "";
-    } catch (error) {
-      showError(error);
-    } finally {
-      busy = false;
-    }
+    const message = $("alt-message");
+    // act disables the form's buttons while pending: a double tap asks the gate once.
+    act(event.currentTarget, message, async () => {
+      try {
+        const decision = await api("POST", "/decisions", { form, token: key });
+        showDecision(decision);
+        // Also next to the keypad: on a phone the big result above may be off-screen.
+        const words = [$("result-title").textContent, $("result-reason").textContent];
+        const tone = decision.outcome === "open" ? "good" : "bad";
+        say(message, words.filter(Boolean).join(" · "), tone);
+        $("alt-secret").value = "";
+        $("alt-subject").value = "";
+      } catch (error) {
+        window.lastDecision = { outcome: "error", reason: error.code || String(error.status) };
+        throw error; // act shows it next to the form
+      }
+    });
   });
 
   $("mode-gate").addEventListener("click", () => setMode("gate"));

@@ -1,25 +1,44 @@
-// Resident self-service: sign in with the front desk's code, read the notice in both
-// languages, give (explicitly) or withdraw face consent, export, alternative credentials.
+// Resident self-service: sign in with the front desk's code, see where you are (a checklist
+// and the next step), read the notice in both languages, give (explicitly) or withdraw face
+// consent (withdrawal and deletion asked once more in a dialog), export, ways in without face.
 "use strict";
 (() => {
-  const { t, api, items, when, say, download } = window.FG;
+  const { t, api, act, items, when, say, download } = window.FG;
   const $ = (id) => document.getElementById(id);
-  const message = $("me-message");
   // Each language's column is labelled in that language.
   const LABELS = JSON.parse($("fg-notice-labels").textContent);
   let noticeVersion = null;
-
-  function fail(error) { say(message, t("error") + ": " + error.message, "bad"); }
 
   function showSignin() {
     $("self").hidden = true;
     $("signin").hidden = false;
   }
 
+  /** The checklist and the one next step, from what /me says. */
+  function showProgress(subject, credentials) {
+    const consented = Boolean(subject.has_active_consent);
+    const enrolled = (subject.template_count ?? 0) > 0;
+    const steps = {
+      // The notice is on this page; having consented means it was read and accepted.
+      notice: consented || enrolled,
+      consent: consented,
+      face: enrolled,
+      alt: credentials.length > 0,
+    };
+    for (const item of $("me-steps").querySelectorAll("li")) {
+      const done = steps[item.dataset.step];
+      item.dataset.done = done ? "yes" : "no";
+      item.querySelector(".me-step-state").textContent = t(done ? "me_step_done" : "me_step_todo");
+    }
+    const next = !consented ? "me_next_consent" : enrolled ? "me_next_ready" : "me_next_enroll";
+    $("me-next").textContent = t(next);
+    $("me-next-box").dataset.next = next;
+  }
+
   async function load() {
     const me = await api("GET", "/me");
     const subject = me.subject;
-    $("me-name").textContent = subject.name || "";
+    $("me-name").textContent = subject.name || subject.display_name || "";
     $("me-number").textContent = subject.resident_number || "";
     const usable = items(me.consents).filter((c) => c.usable);
     $("me-consent").textContent = subject.has_active_consent
@@ -31,12 +50,15 @@
     $("me-reenroll").hidden = !me.face_reenroll;
     const credentials = items(me.credentials).filter((c) => c.status === "active");
     $("me-credentials").textContent = credentials.length
-      ? credentials.map((c) => t("use_" + c.kind)).join(", ") : t("none");
+      ? [...new Set(credentials.map((c) => t("use_" + c.kind)))].join(", ") : t("none");
+    showProgress(subject, credentials);
     $("consent-give").disabled = !$("consent-check").checked;
     $("consent-withdraw").disabled = !subject.has_active_consent;
+    $("delete-face").disabled = !subject.has_active_consent && !subject.template_count;
     $("signin").hidden = true;
     $("self").hidden = false;
     await loadNotice();
+    document.dispatchEvent(new CustomEvent("fg:resident"));
   }
 
   async function loadNotice() {
@@ -57,17 +79,34 @@
     }
   }
 
-  $("resident-signin").addEventListener("submit", async (event) => {
+  /**
+   * Ask once more before an act that erases data: resolves true only for the dialog's
+   * confirm button (cancel, Escape or closing it do nothing).
+   */
+  function confirmed(which) {
+    const dialog = $("confirm");
+    $("confirm-title").textContent = t("me_confirm_" + which + "_title");
+    $("confirm-body").textContent = t("me_confirm_" + which + "_body");
+    $("confirm-yes").textContent = t("me_confirm_" + which + "_yes");
+    dialog.dataset.which = which;
+    dialog.returnValue = "";
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"),
+        { once: true });
+      dialog.showModal();
+      $("confirm-cancel").focus();
+    });
+  }
+
+  $("resident-signin").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
-    say($("signin-message"), t("working"));
-    try {
+    act(form, $("signin-message"), async () => {
       await api("POST", "/auth/resident",
         { json: { site: form.site.value.trim(), code: form.code.value.trim() } });
       form.code.value = "";
-      say($("signin-message"), "");
       await load();
-    } catch (error) { say($("signin-message"), error.message, "bad"); }
+    });
   });
 
   $("sign-out").addEventListener("click", async () => {
@@ -81,59 +120,76 @@
     $("consent-give").disabled = !event.currentTarget.checked;
   });
 
-  $("consent-give").addEventListener("click", async () => {
+  const consentMessage = $("consent-message");
+
+  $("consent-give").addEventListener("click", (event) => {
     if (!$("consent-check").checked) {
-      say(message, t("consent_tick_first"), "bad");
+      say(consentMessage, t("consent_tick_first"), "bad");
       return;
     }
-    try {
-      await api("POST", "/me/consent", { json: { accept: true, notice_version: noticeVersion } });
+    act(event.currentTarget, consentMessage, async (key) => {
+      await api("POST", "/me/consent",
+        { json: { accept: true, notice_version: noticeVersion }, key });
       $("consent-check").checked = false;
-      say(message, t("consent_given"), "good");
       await load();
-    } catch (error) { fail(error); }
+      say(consentMessage, t("consent_given") + " · " + $("me-next").textContent, "good");
+    });
   });
 
-  $("consent-withdraw").addEventListener("click", async () => {
-    try {
-      await api("POST", "/me/consent/withdraw");
-      say(message, t("done") + ": " + t("consent_withdraw"), "good");
+  $("consent-withdraw").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    if (!(await confirmed("withdraw"))) return;
+    act(button, consentMessage, async (key) => {
+      await api("POST", "/me/consent/withdraw", { key });
       await load();
-    } catch (error) { fail(error); }
+      say(consentMessage, t("me_withdrawn"), "good");
+    });
   });
 
-  $("delete-face").addEventListener("click", async () => {
-    try {
+  $("delete-face").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    if (!(await confirmed("delete"))) return;
+    act(button, consentMessage, async () => {
       await api("DELETE", "/me/face");
-      say(message, t("face_deleted"), "good");
       await load();
-    } catch (error) { fail(error); }
+      say(consentMessage, t("face_deleted"), "good");
+    });
   });
 
-  $("export").addEventListener("click", async () => {
-    try { download("facegate-my-data.json", await api("GET", "/me/export")); } catch (error) {
-      fail(error);
-    }
+  $("export").addEventListener("click", (event) => {
+    act(event.currentTarget, $("export-message"), async () => {
+      download("facegate-my-data.json", await api("GET", "/me/export"));
+    });
   });
 
-  $("pin-form").addEventListener("submit", async (event) => {
+  $("pin-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
-    try {
-      await api("POST", "/me/credentials/pin", { json: { pin: form.pin.value } });
-      form.pin.value = "";
-      say(message, t("pin_set"), "good");
+    const message = $("pin-message");
+    act(form, message, async (key) => {
+      try {
+        await api("POST", "/me/credentials/pin", { json: { pin: form.pin.value }, key });
+      } catch (error) {
+        // The rule is on screen already; say it again with the refusal.
+        if (error.status === 422) error.reason = error.reason || "pin_rule";
+        throw error;
+      } finally {
+        form.pin.value = "";
+      }
       await load();
-    } catch (error) { fail(error); }
+      say(message, t("pin_set"), "good");
+    });
   });
 
-  $("get-otp").addEventListener("click", async () => {
-    try {
-      const issued = await api("POST", "/me/credentials/otp");
+  $("get-otp").addEventListener("click", (event) => {
+    act(event.currentTarget, $("otp-message"), async (key) => {
+      const issued = await api("POST", "/me/credentials/otp", { key });
       $("otp-value").textContent = issued.code;
       $("otp-expires").textContent = when(issued.expires_at);
       $("otp-output").hidden = false;
-    } catch (error) { fail(error); }
+      await load();
+      $("otp-output").scrollIntoView({ block: "nearest" });
+    });
   });
 
   load().catch(showSignin);
