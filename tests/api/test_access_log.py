@@ -107,6 +107,11 @@ def test_a_range_that_ends_first_and_an_unknown_gate_are_refused(
     assert backwards.json()["error"]["reason"] == "log_range"
     unknown = client.get(f"{API}/decisions/log?gate=back-door", headers=bearer(token))
     assert unknown.status_code == 404
+    # A time with no UTC equivalent is refused in words, not a 500.
+    for moment in ("0001-01-01T00:00:00%2B05:00", "9999-12-31T23:59:59-05:00"):
+        edge = client.get(f"{API}/decisions/log?from={moment}", headers=bearer(token))
+        assert edge.status_code == 422, edge.text
+        assert edge.json()["error"]["reason"] == "log_range"
 
 
 def test_another_sites_decisions_are_not_in_the_log(
@@ -215,3 +220,17 @@ def test_a_visitor_pass_reads_as_the_residents_visitor(
     assert (row["person"], row["person_state"]) == ("Wang Fang", "visitor")
     _, text = _export(client, token)
     assert "Wang Fang 的访客" in text
+
+
+def test_a_name_a_spreadsheet_would_run_is_exported_quoted(
+    client: TestClient, store: Store, setup: Setup
+) -> None:
+    """A front-desk operator types the names; the auditor opens the export on their own
+    computer: a formula in a name must arrive as text."""
+    formula = '=HYPERLINK("http://evil.example","x")'
+    subject = consented_subject(store, SITE, name=formula)
+    store.credentials.issue_card(subject.id, CARD, actor=OPERATOR)
+    assert decide(client, setup.device_key, "card", secret=CARD).json()["outcome"] == "open"
+    _, text = _export(client, admin_token(client, setup.admin_user))
+    (row,) = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))[1:]
+    assert row[3] == "'" + formula

@@ -256,9 +256,7 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     # The stream runs a second, then ends (the test client waits for its end).
     ("GET", S + "/decisions/stream"): Call(READER, query="?max_seconds=1"),
-    ("POST", S + "/gates/{gate}/open"): Call(
-        ADMIN_ONLY, 201, json=_const({"why": "Matrix test opening"})
-    ),
+    ("POST", S + "/gates/{gate}/open"): Call(ADMIN_ONLY, 201, json=_const({"why": "maintenance"})),
     ("POST", S + "/audit/verify"): Call(READER),
     ("POST", S + "/retention/run"): Call(ADMIN_ONLY),
     ("PUT", S + "/retention/policy"): Call(

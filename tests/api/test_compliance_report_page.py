@@ -12,11 +12,18 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from facegate.api.i18n import LANGUAGE_COOKIE, STRINGS
-from facegate.privacy.release_results import RELEASE_RESULTS_ENV, RELEASE_RESULTS_PATH
+from facegate.api.compliance_page import release_text
+from facegate.api.i18n import LANGUAGE_COOKIE, STRINGS, strings
+from facegate.privacy.release_results import (
+    RELEASE_RESULTS_ENV,
+    RELEASE_RESULTS_PATH,
+    ReleaseResults,
+    ReleaseState,
+)
 from facegate.privacy.rules import all_rules
 from facegate.store import Store
 from facegate.store.accounts import Role
+from facegate.store.notices import Language
 from tests.api.conftest import ADMIN_PASSWORD, SITE, Setup
 from tests.api.signin import API, admin_token, bearer
 from tests.store.helpers import OPERATOR
@@ -170,3 +177,21 @@ def test_english_rule_titles_are_the_catalogues() -> None:
     for rule in all_rules():
         key = f"cr_rule_{rule.id.value.replace('-', '').lower()}"
         assert STRINGS[key][1] == rule.title, key
+
+
+def test_stale_results_name_the_rules_in_the_pages_language() -> None:
+    """The staleness problem is English for the CLI; a Chinese page gets only rule ids."""
+    stale = ReleaseResults(
+        state=ReleaseState.STALE,
+        run=None,
+        facegate_version=None,
+        git_revision=None,
+        frozen_at=None,
+        sha256=None,
+        tests_sha256=None,
+        problem="rules missing: R-07; titles changed: R-12, R-07",
+    )
+    text = release_text(stale, strings(Language.ZH))
+    assert "R-07, R-12" in text
+    assert "missing" not in text
+    assert "changed" not in text

@@ -3,6 +3,7 @@ served by a real uvicorn (Starlette's test client waits for a body that never en
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -13,12 +14,13 @@ import pytest
 import uvicorn
 
 from facegate.api.app import create_app
-from facegate.api.live import MAX_STREAMS_PER_SESSION
+from facegate.api.live import MAX_STREAMS_PER_SESSION, LiveFeed
 from facegate.api.routes import admin_live
 from facegate.bench.load import free_port
 from facegate.core.config import Settings
+from facegate.errors import RateLimitedError
 from facegate.store import Store
-from tests.api.conftest import ADMIN_PASSWORD, SITE, Setup
+from tests.api.conftest import ADMIN_PASSWORD, OTHER_SITE, SITE, Setup
 from tests.store.helpers import OPERATOR, consented_subject
 
 CARD = "04A1B2C3"
@@ -161,3 +163,23 @@ def test_a_session_holds_a_few_streams_at_most(served: str, setup: Setup) -> Non
 
 def test_no_session_no_stream(served: str) -> None:
     assert httpx.get(_stream_url(served)).status_code == 401
+
+
+def test_streams_are_capped_per_account_and_for_the_process() -> None:
+    """Signing in again does not buy more streams, and the process holds a bounded number."""
+
+    async def run() -> None:
+        feed = LiveFeed(max_per_session=2, max_streams=3)
+        with feed.subscribe(SITE, "admin:1"), feed.subscribe(SITE, "admin:1"):
+            with pytest.raises(RateLimitedError), feed.subscribe(SITE, "admin:1"):
+                pass
+            with (
+                feed.subscribe(SITE, "auditor:2"),
+                pytest.raises(RateLimitedError),
+                feed.subscribe(OTHER_SITE, "admin:3"),
+            ):
+                pass
+        with feed.subscribe(SITE, "admin:1"):  # closed streams free their places
+            pass
+
+    asyncio.run(run())

@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facegate.store import Store, SubjectKind
+from facegate.store.passes import MAX_PASS_GATES
+from facegate.store.schema import GATE_CODE_LENGTH
 from tests.api.conftest import SITE, Setup
 from tests.api.gate_helpers import decide
 from tests.api.signin import API, admin_token, bearer, resident_token
@@ -98,6 +100,31 @@ def test_limits_give_reasons_the_page_words(
     assert (sixth.status_code, sixth.json()["error"]["reason"]) == (409, "too_many_passes")
     naive = {**_window(), "valid_from": "2026-12-09T10:00:00"}
     assert client.post(PASSES, json=naive, headers=headers).status_code == 422
+
+
+def test_gate_codes_are_bounded_and_never_echoed(
+    client: TestClient, store: Store, setup: Setup, resident: tuple[str, dict[str, str]]
+) -> None:
+    _, headers = resident
+    huge = "G" * 10_000
+    too_long = client.post(PASSES, json={**_window(), "gates": ["main", huge]}, headers=headers)
+    assert too_long.status_code == 422
+    error = too_long.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert [p["where"] for p in error["problems"]] == ["body.gates.1"]
+    assert huge not in too_long.text
+    assert len(too_long.content) < 1_000
+    # The longest code a gate can have is checked against the site, and not echoed either.
+    longest = "g" * GATE_CODE_LENGTH
+    unknown = client.post(PASSES, json={**_window(), "gates": [longest]}, headers=headers)
+    assert unknown.status_code == 404
+    error = unknown.json()["error"]
+    assert (error["code"], error["reason"]) == ("not_found", "pass_unknown_gate")
+    assert longest not in unknown.text
+    too_many = [f"gate-{n}" for n in range(MAX_PASS_GATES + 1)]
+    listed = client.post(PASSES, json={**_window(), "gates": too_many}, headers=headers)
+    assert listed.status_code == 422
+    assert client.get(PASSES, headers=headers).json() == []
 
 
 def test_creation_is_rate_limited(

@@ -9,9 +9,13 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from facegate.api.app import create_app
 from facegate.api.i18n import LANGUAGE_COOKIE, STRINGS, choose_language
-from facegate.api.routes.pages import CONTENT_SECURITY_POLICY
+from facegate.api.routes.pages import CONTENT_SECURITY_POLICY, STATIC_DIR
+from facegate.core.config import Settings
 from facegate.gate.outcome import FailedCheck
+from facegate.store import Store
+from facegate.store.checks import GUARDIAN_CONSENT_AGE
 from facegate.store.notices import Language
 
 PAGES = ("/", "/admin", "/me", "/kiosk")
@@ -108,3 +112,19 @@ def test_every_string_has_both_languages() -> None:
 )
 def test_choose_language(query: str | None, cookie: str | None, expected: Language) -> None:
     assert choose_language(query, cookie) is expected
+
+
+def test_pages_carry_the_servers_limits_not_copies(settings: Settings, store: Store) -> None:
+    """A site that raises its upload limit sees the pages check against the new one."""
+    raised = settings.model_copy(update={"max_upload_bytes": 3 * 1024 * 1024})
+    with TestClient(create_app(raised, store=store)) as client:
+        page = client.get("/admin").text
+    found = re.search(r'<script type="application/json" id="fg-limits">(.*?)</script>', page)
+    assert found is not None
+    limits = json.loads(found.group(1))
+    assert limits["max_upload_bytes"] == 3 * 1024 * 1024
+    assert limits["guardian_consent_age"] == GUARDIAN_CONSENT_AGE
+    for script in ("admin-frontdesk.js", "admin-residents.js", "admin-log.js"):
+        text = (STATIC_DIR / script).read_text(encoding="utf-8")
+        assert "FG.limits" in text
+        assert "8 * 1024 * 1024" not in text

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from facegate.cli.main import main
 from facegate.core.config import Environment, Settings
 from facegate.demo_service import DEMO_ADMIN
-from facegate.errors import AuthenticationError, NotFoundError
+from facegate.errors import AuthenticationError, InvalidRecordError, NotFoundError
 from facegate.store import AuditAction, Store
 from facegate.store.accounts import MAX_ADMIN_FAILURES, Role
 from facegate.store.schema import AuditEvent
@@ -122,6 +122,37 @@ def test_reset_password_refuses_a_weak_password_and_an_unknown_account(
     with Store.open(_settings(data_dir)) as store:
         # Nothing changed: the session stands.
         assert store.accounts.session(signed_in).principal_id
+
+
+@pytest.mark.parametrize("stdin", ["", "\n", "\r\n"], ids=["eof", "empty-line", "crlf"])
+def test_reset_password_refuses_an_empty_password_on_stdin_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    data_dir: Path,
+    signed_in: str,
+    stdin: str,
+) -> None:
+    with Store.open(_settings(data_dir)) as store:
+        before = _last_reset(store)
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code, body = run(
+        capsys, "admin", "reset-password", "--site", SITE_CODE, "--username", USER,
+        "--password-stdin",
+    )  # fmt: skip
+    assert code == InvalidRecordError.exit_code != 0
+    assert body["error"]["code"] == "invalid_record"
+    assert body["error"]["message"].startswith("no password on stdin")
+    # The text form says the same on stderr.
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    args = ["admin", "reset-password", "--site", SITE_CODE, "--username", USER]
+    assert main([*args, "--password-stdin"]) == InvalidRecordError.exit_code
+    assert "no password on stdin" in capsys.readouterr().err
+    with Store.open(_settings(data_dir)) as store:
+        # Nothing changed: no reset audited, the session stands, the account stays locked.
+        assert _last_reset(store) == before
+        assert store.accounts.session(signed_in).principal_id
+        with pytest.raises(AuthenticationError):
+            store.accounts.sign_in_admin(USER, OLD_PASSWORD)
 
 
 def test_a_second_demo_run_says_how_to_get_back_in(

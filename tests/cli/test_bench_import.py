@@ -24,9 +24,10 @@ def test_the_bench_imports_every_row_and_times_the_list(
     assert code == 0
     printed = capsys.readouterr().out
     assert f"facegate bench import: {ROWS} residents" in printed
-    report = json.loads((out / "import.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "import-seed0.json").read_text(encoding="utf-8"))
     result = report["result"]
     assert (result["rows"], result["imported"], result["problems"]) == (ROWS, ROWS, 0)
+    assert result["seed"] == 0
     # The site's creation, the import, one per resident and the export; the chain holds.
     assert (result["audit_events"], result["audit_ok"]) == (ROWS + 3, True)
     assert result["import_s"] > 0

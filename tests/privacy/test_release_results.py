@@ -19,6 +19,7 @@ from facegate.core.config import Environment, Settings
 from facegate.privacy.compliance import build_report, render_html, render_markdown
 from facegate.privacy.release_results import (
     FREEZE_COMMAND,
+    RELEASE_FORMAT,
     RELEASE_RESULTS_ENV,
     RELEASE_RESULTS_PATH,
     ReleaseState,
@@ -148,6 +149,27 @@ def test_an_edited_file_is_altered_and_not_used(tmp_path: Path, edit: Any) -> No
     report = build_report(None, None, results_path=path, release=release)
     assert {e.status for e in report.entries} == {RuleStatus.UNTESTED}
     assert "altered" in render_markdown(report)
+
+
+@pytest.mark.parametrize("stated", [RELEASE_FORMAT + 1, "1", None], ids=["next", "text", "none"])
+def test_a_file_of_another_format_is_altered_even_with_a_matching_hash(
+    tmp_path: Path, stated: object
+) -> None:
+    path = _frozen(_every_rule_passed(), tmp_path)
+    content = json.loads(path.read_text(encoding="utf-8"))
+    if stated is None:
+        del content["format"]
+    else:
+        content["format"] = stated
+    content["sha256"] = content_sha256(content)
+    path.write_text(json.dumps(content), encoding="utf-8")
+    release = load_release(path)
+    assert release.state is ReleaseState.ALTERED
+    assert release.run is None
+    assert release.sha256 == content["sha256"]
+    assert release.problem is not None
+    assert release.problem.startswith("not a release results file: format")
+    assert f"is not {RELEASE_FORMAT}" in release.problem
 
 
 @pytest.mark.parametrize("text", ["", "{not json", "[]", '{"sha256": "x"}'])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from facegate.errors import InvalidRecordError, NotFoundError, PolicyError
 from facegate.store import AuditAction, Store, SubjectInfo, SubjectKind
-from facegate.store.passes import MAX_ACTIVE_PASSES, PassStatus
+from facegate.store.passes import MAX_ACTIVE_PASSES, MAX_PASS_GATES, PassStatus
 from facegate.store.records import CredentialReason, GateOutcome
 from facegate.store.schema import AuditEvent, Base, Credential, VisitorPass, utcnow
 
@@ -77,9 +77,21 @@ def test_a_pass_is_refused_at_another_gate_and_before_its_window(
     )
     assert issued.visitor_pass.status is PassStatus.UPCOMING
     east = store.credentials.check(SITE_CODE, "east", "otp", issued.code, actor=DEVICE)
-    assert (east.outcome, east.reason) == (GateOutcome.DENY, CredentialReason.NOT_FOR_THIS_GATE)
     early = store.credentials.check(SITE_CODE, "main", "otp", issued.code, actor=DEVICE)
-    assert (early.outcome, early.reason) == (GateOutcome.DENY, CredentialReason.NOT_YET_VALID)
+    # The gate answers like an unknown code: a guesser does not learn the code is live.
+    unknown = CredentialReason.UNKNOWN_CREDENTIAL
+    assert (east.outcome, east.reason) == (GateOutcome.DENY, unknown)
+    assert (early.outcome, early.reason) == (GateOutcome.DENY, unknown)
+    # The audit log keeps why.
+    logged = [
+        e.detail["reason"]
+        for e in store.audit_events(resident.id)
+        if e.action == AuditAction.DECISION_CREDENTIAL.value
+    ]
+    assert logged == [
+        CredentialReason.NOT_FOR_THIS_GATE.value,
+        CredentialReason.NOT_YET_VALID.value,
+    ]
     # Neither refusal spent it.
     assert store.passes.list_for_subject(resident.id)[0].status is PassStatus.UPCOMING
 
@@ -125,10 +137,43 @@ def test_gates_must_take_one_time_codes(store: Store, resident: SubjectInfo) -> 
     with pytest.raises(PolicyError) as refused:
         store.passes.create(resident.id, ["main", "garage"], *_window(), actor=OPERATOR)
     assert refused.value.reason == "gate_takes_no_codes"
-    with pytest.raises(NotFoundError):
-        store.passes.create(resident.id, ["nowhere"], *_window(), actor=OPERATOR)
-    with pytest.raises(InvalidRecordError):
-        store.passes.create(resident.id, [], *_window(), actor=OPERATOR)
+    with pytest.raises(NotFoundError) as unknown:
+        store.passes.create(resident.id, ["main", "nowhere"], *_window(), actor=OPERATOR)
+    assert (unknown.value.code, unknown.value.reason) == ("not_found", "pass_unknown_gate")
+    # The caller's code is not echoed back.
+    assert "nowhere" not in str(unknown.value)
+    for empty in ([], ["", "  "]):
+        with pytest.raises(InvalidRecordError) as no_gate:
+            store.passes.create(resident.id, empty, *_window(), actor=OPERATOR)
+        assert no_gate.value.reason == "pass_gates"
+
+
+def test_a_pass_names_at_most_max_pass_gates_gates(store: Store, resident: SubjectInfo) -> None:
+    codes = [f"gate-{n}" for n in range(MAX_PASS_GATES + 1)]
+    with pytest.raises(InvalidRecordError) as refused:
+        store.passes.create(resident.id, codes, *_window(), actor=OPERATOR)
+    assert (refused.value.code, refused.value.reason) == ("invalid_record", "too_many_pass_gates")
+    # Repeats count once: the same gate named many times is one gate.
+    issued = store.passes.create(
+        resident.id, ["main"] * (MAX_PASS_GATES + 1), *_window(), actor=OPERATOR
+    )
+    assert issued.visitor_pass.gate_codes == ("main",)
+
+
+@pytest.mark.parametrize("field", ["valid_from", "valid_until"])
+def test_a_time_without_its_time_zone_is_refused(
+    store: Store, resident: SubjectInfo, field: str
+) -> None:
+    start, end = _window()
+    if field == "valid_from":
+        start = start.replace(tzinfo=None)
+    else:
+        end = end.replace(tzinfo=None)
+    with pytest.raises(InvalidRecordError) as refused:
+        store.passes.create(resident.id, ["main"], start, end, actor=OPERATOR)
+    assert (refused.value.code, refused.value.reason) == ("invalid_record", "pass_time_zone")
+    assert field in str(refused.value)
+    assert store.passes.list_for_subject(resident.id) == []
 
 
 def test_at_most_five_active_passes_and_codes_keep_their_own_limit(

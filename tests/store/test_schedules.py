@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from sqlalchemy import select
 
 from facegate.errors import InvalidRecordError, PolicyError
 from facegate.store import AuditAction, Store
-from facegate.store.audit import DetailValue
+from facegate.store.audit import MAX_DETAIL_TEXT, DetailValue
 from facegate.store.records import CredentialReason, GateOutcome
 from facegate.store.schedules import (
     DEFAULT_TIMEZONE,
+    MAX_WINDOWS,
     GateScheduleInfo,
     ScheduleWindow,
     face_only_minute,
 )
-from facegate.store.schema import AuditEvent
+from facegate.store.schema import TIMEZONE_LENGTH, AuditEvent
 
 from .helpers import OPERATOR, SITE_CODE, ready_site
 
@@ -133,6 +136,51 @@ def test_an_unknown_time_zone_is_refused(store: Store, gate: str) -> None:
     with pytest.raises(InvalidRecordError) as refused:
         store.schedules.set(SITE_CODE, gate, [CARDS_DAYTIME], timezone="Mars/Base", actor=OPERATOR)
     assert refused.value.reason == "unknown_timezone"
+
+
+@pytest.mark.parametrize(
+    "timezone",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("Asia/" + "x" * TIMEZONE_LENGTH, id="over-long"),
+        pytest.param(8, id="not-text"),
+        pytest.param(None, id="none"),
+    ],
+)
+def test_a_malformed_time_zone_is_refused_and_nothing_is_saved(
+    store: Store, gate: str, timezone: object
+) -> None:
+    with pytest.raises(InvalidRecordError) as refused:
+        store.schedules.set(
+            SITE_CODE, gate, [CARDS_DAYTIME], timezone=cast(str, timezone), actor=OPERATOR
+        )
+    assert (refused.value.code, refused.value.reason) == ("invalid_record", "timezone_format")
+    assert store.schedules.get(SITE_CODE, gate).windows == ()
+
+
+def test_a_schedule_holds_at_most_max_windows_and_its_audit_line_fits(
+    store: Store, gate: str
+) -> None:
+    windows = [
+        ScheduleWindow("card", frozenset({n % 7}), 6 * 60, 23 * 60) for n in range(MAX_WINDOWS)
+    ]
+    assert len(windows) == MAX_WINDOWS
+    saved = store.schedules.set(SITE_CODE, gate, windows, actor=OPERATOR)
+    assert len(saved.windows) == MAX_WINDOWS
+    # The audit line names the first windows and how many more: one detail value holds it.
+    _, detail = last_event(store)
+    summary = str(detail["schedule"])
+    assert summary.startswith("card 0 06:00-23:00; card 1 06:00-23:00; ")
+    *named, rest = summary.split("; ")
+    left_out = re.fullmatch(r"\+(\d+) more", rest)
+    assert left_out
+    assert len(named) + int(left_out.group(1)) == MAX_WINDOWS
+    assert len(summary) <= MAX_DETAIL_TEXT
+    with pytest.raises(InvalidRecordError) as refused:
+        store.schedules.set(SITE_CODE, gate, [*windows, CARDS_DAYTIME], actor=OPERATOR)
+    assert (refused.value.code, refused.value.reason) == ("invalid_record", "too_many_windows")
+    # The refused schedule did not replace the saved one.
+    assert len(store.schedules.get(SITE_CODE, gate).windows) == MAX_WINDOWS
 
 
 def test_a_card_outside_its_window_is_denied_and_audited(store: Store, gate: str) -> None:

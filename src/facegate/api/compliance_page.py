@@ -8,13 +8,14 @@ message with its values) and renders ``compliance.html``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from fastapi import Request
 from fastapi.responses import Response
 
 from facegate.api.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, Words, choose_language, strings
-from facegate.api.routes.pages import CONTENT_SECURITY_POLICY, templates
+from facegate.api.routes.pages import CONTENT_SECURITY_POLICY, page_limits, templates
 from facegate.api.schemas.reports import (
     ComplianceOut,
     LiveCheckOut,
@@ -59,6 +60,10 @@ def live_word(status: LiveStatus | None, words: Mapping[str, str]) -> str:
     return words["cr_no_live"] if status is None else words[f"cr_live_status_{status.value}"]
 
 
+#: A rule id (``R-07``) inside the English problem text.
+RULE_ID = re.compile(r"\bR-\d{2}\b")
+
+
 def check_text(check: LiveCheck, words: Mapping[str, str]) -> str:
     """The check's finding in the page's language."""
     return words[f"cr_live_{check.key}"].format(**check.values)
@@ -70,7 +75,9 @@ def release_text(release: ReleaseResults | None, words: Mapping[str, str]) -> st
     if release.state is ReleaseState.VERIFIED:
         return words["cr_release_verified"].format(sha256=(release.sha256 or "")[:SHORT_HASH])
     if release.state is ReleaseState.STALE:
-        return words["cr_release_stale"].format(problem=release.problem or "")
+        # The problem is worded in English for the CLI; the page names only the rules.
+        rules = ", ".join(dict.fromkeys(RULE_ID.findall(release.problem or "")))
+        return words["cr_release_stale"].format(problem=rules)
     return words[f"cr_release_{release.state.value}"]
 
 
@@ -171,6 +178,7 @@ def compliance_page(
             "lang": language.value,
             "t": Words(words),
             "words": words,
+            "limits": page_limits(request),
             "report": view,
         },
     )

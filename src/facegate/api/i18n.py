@@ -37,7 +37,6 @@ _BASE: dict[str, tuple[str, str]] = {
     "nav_admin": ("物业管理后台", "Admin console"),
     "nav_me": ("居民自助", "Resident self-service"),
     "nav_kiosk": ("门口终端", "Gate kiosk"),
-    "nav_home": ("首页", "Home"),
     # Shared
     "sign_in": ("登录", "Sign in"),
     "sign_out": ("退出登录", "Sign out"),
@@ -46,7 +45,6 @@ _BASE: dict[str, tuple[str, str]] = {
     "site": ("小区代码", "Site code"),
     "code": ("验证码", "Code"),
     "submit": ("提交", "Submit"),
-    "refresh": ("刷新", "Refresh"),
     "working": ("处理中…", "Working…"),
     "done": ("完成", "Done"),
     "error": ("出错了", "Something went wrong"),
@@ -219,7 +217,6 @@ _BASE: dict[str, tuple[str, str]] = {
     "reason_face_too_small": ("请靠近一些", "Please come closer"),
     "reason_poor_quality": ("画面不清晰，请重试", "The picture is unclear: try again"),
     "reason_not_recognized": ("未识别到已登记的人脸", "Face not recognized"),
-    "reason_unknown_face": ("未识别到已登记的人脸", "Face not recognized"),
     "reason_no_match": ("未识别到已登记的人脸", "Face not recognized"),
     "reason_no_consent": ("没有有效的人脸识别同意", "No valid consent to face recognition"),
     "reason_consent_withdrawn": ("人脸识别同意已撤回", "Consent to face recognition withdrawn"),
@@ -246,7 +243,6 @@ _BASE: dict[str, tuple[str, str]] = {
     "step_turn_right": ("请向右转头", "Turn your head to your right"),
     "step_come_closer": ("请靠近摄像头", "Come closer to the camera"),
     "reason_rate_limited": ("尝试过于频繁，请稍后再试", "Too many tries: wait a moment"),
-    "reason_not_accepted": ("此门不支持该方式", "This gate does not accept that"),
 }
 
 

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 
 from facegate.errors import RateLimitedError
 
-#: Streams one signed-in session may hold open at once (a few tabs, not a leak).
+#: Streams one staff account may hold open at once (a few tabs, not a leak); per account,
+#: not per session, so signing in again does not buy more.
 MAX_STREAMS_PER_SESSION = 3
+#: Streams the whole process holds at most: each one is a task and a queue.
+MAX_STREAMS = 64
 #: Decisions a slow stream may fall behind by before the oldest are dropped.
 QUEUE_SIZE = 256
 #: Seconds a refused stream is told to wait before trying again.
@@ -43,23 +46,29 @@ class Subscription:
 class LiveFeed:
     """Subscriptions by site, and ``publish`` for the routes that record decisions."""
 
-    def __init__(self, max_per_session: int = MAX_STREAMS_PER_SESSION) -> None:
+    def __init__(
+        self, max_per_session: int = MAX_STREAMS_PER_SESSION, max_streams: int = MAX_STREAMS
+    ) -> None:
         self._max_per_session = max_per_session
+        self._max_streams = max_streams
         self._lock = threading.Lock()
         self._subscriptions: list[Subscription] = []
 
     @contextmanager
     def subscribe(self, site_code: str, session_key: str) -> Iterator[Subscription]:
         """Watch ``site_code`` from the running event loop until the block ends;
-        ``RateLimitedError`` when the session already holds its streams."""
+        ``RateLimitedError`` when ``session_key`` (the account) already holds its streams,
+        or the process all it serves."""
         subscription = Subscription(site_code, session_key, asyncio.get_running_loop())
         with self._lock:
             held = sum(1 for s in self._subscriptions if s.session_key == session_key)
             if held >= self._max_per_session:
                 raise RateLimitedError(
-                    f"this session already has {held} live feeds open; close one first",
+                    f"this account already has {held} live feeds open; close one first",
                     RETRY_AFTER_S,
                 )
+            if len(self._subscriptions) >= self._max_streams:
+                raise RateLimitedError("too many live feeds are open; try later", RETRY_AFTER_S)
             self._subscriptions.append(subscription)
         try:
             yield subscription

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from facegate.api.live import LiveFeed
 from facegate.api.metrics import Metrics
-from facegate.api.ratelimit import RateLimiter
+from facegate.api.ratelimit import Limit, RateLimiter
 from facegate.core.config import Settings
 from facegate.errors import RateLimitedError
 from facegate.gate.decider import FaceDecider
@@ -39,6 +39,16 @@ class AppState:
     #: cannot queue frame after frame in front of every other gate.
     _busy_devices: set[str] = field(default_factory=set)
     _busy_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hit(self, limit: Limit, key: str, count: int = 1) -> None:
+        """Count ``count`` events of ``key`` against ``limit``; over it, the refusal is
+        counted in the metrics and ``RateLimitedError`` raised."""
+        try:
+            for _ in range(count):
+                self.limiter.hit(limit, key)
+        except RateLimitedError:
+            self.metrics.rate_limited.labels(limit.name).inc()
+            raise
 
     def __post_init__(self) -> None:
         # An edited calibration or model list, or a detector that cannot load, stops the

@@ -62,6 +62,7 @@ class QueryTiming:
 @dataclass(frozen=True, slots=True)
 class ImportBenchResult:
     rows: int
+    seed: int
     file_bytes: int
     dry_run_s: float
     import_s: float
@@ -150,6 +151,7 @@ def run_import_bench(
     imported = report.imported
     return ImportBenchResult(
         rows=rows,
+        seed=seed,
         file_bytes=len(data),
         dry_run_s=round(dry_s, 3),
         import_s=round(import_s, 3),

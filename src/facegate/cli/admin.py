@@ -50,7 +50,11 @@ def _password(from_stdin: bool) -> tuple[str, str | None]:
         return made, made
     given = sys.stdin.readline().rstrip("\r\n")
     if not given:
-        raise InvalidRecordError("no password on stdin", reason="password_format")
+        raise InvalidRecordError(
+            "no password on stdin: give the new password as one line, or leave out "
+            "--password-stdin to have one made",
+            reason="password_format",
+        )
     return given, None
 
 

@@ -13,10 +13,11 @@ from rich.table import Table
 from facegate.bench.report import write_json
 from facegate.bench.resident_import import FIXED_STEPS, ImportBenchResult, run_import_bench
 from facegate.cli.context import get, progress_bar
+from facegate.store.resident_csv import MAX_IMPORT_ROWS
 
-REPORT_FILE = "import.json"
-#: Most rows the import takes in one file (``store.resident_csv.MAX_IMPORT_ROWS``).
-MAX_ROWS = 50_000
+#: One file per seed, so runs with different seeds sit side by side.
+REPORT_FILE = "import-seed{seed}.json"
+MAX_ROWS = MAX_IMPORT_ROWS
 
 
 def _tables(result: ImportBenchResult) -> tuple[Table, Table]:
@@ -54,7 +55,7 @@ def bench_import(
         int, typer.Option(min=1, max=100, help="Runs of each list query (median reported).")
     ] = 5,
     seed: Annotated[int, typer.Option(min=0, help="Seeds the generated residents.")] = 0,
-    out: Annotated[Path, typer.Option(help="Output folder for import.json.")] = Path(
+    out: Annotated[Path, typer.Option(help="Output folder for import-seed<N>.json.")] = Path(
         "artifacts/bench"
     ),
 ) -> None:
@@ -70,7 +71,7 @@ def bench_import(
             on_step=lambda name: progress.update(task, advance=1, description=name),
         )
     document = {"command": shlex.join(["facegate", *context.argv]), "result": result}
-    path = write_json(document, out / REPORT_FILE)
+    path = write_json(document, out / REPORT_FILE.format(seed=seed))
     if context.as_json:
         context.emit({**document, "path": str(path)}, "")
         return

@@ -190,7 +190,10 @@ def load_release(
         )
     try:
         if content.get("format") != RELEASE_FORMAT:
-            raise InvalidRecordError(f"format {content.get('format')!r} is not {RELEASE_FORMAT}")
+            raise InvalidRecordError(
+                f"format {content.get('format')!r} is not {RELEASE_FORMAT}",
+                reason="release_format",
+            )
         run = run_from_json(content["run"], path.name)
         frozen_ids = [str(item["id"]) for item in content["rules"]]
         frozen_titles = {str(item["id"]): str(item["title"]) for item in content["rules"]}

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from facegate.errors import IntegrityViolationError, InvalidRecordError, KeyMaterialError
@@ -168,6 +168,18 @@ class AuditRecord:
     detail: dict[str, DetailValue]
 
 
+def _locked_head(session: Session, site_key: SiteKey) -> tuple[Row[int, str, str | None], bool]:
+    """The chain's head row (locked for this transaction) and whether its seal is valid."""
+    head = session.execute(
+        select(AuditHead.last_id, AuditHead.last_hash, AuditHead.head_mac)
+        .where(AuditHead.id == 1)
+        .with_for_update()
+    ).one_or_none()
+    if head is None:
+        raise IntegrityViolationError("the audit_head row is missing: the audit log was tampered")
+    return head, site_key.audit_head_seal_valid(head.last_id, head.last_hash, head.head_mac)
+
+
 def append_event(
     session: Session,
     site_key: SiteKey,
@@ -185,14 +197,7 @@ def append_event(
     """
     actor = check_text(actor, "actor", ACTOR_LENGTH)
     detail_json = canonical_json(check_detail(detail or {}))
-    head = session.execute(
-        select(AuditHead.last_id, AuditHead.last_hash, AuditHead.head_mac)
-        .where(AuditHead.id == 1)
-        .with_for_update()
-    ).one_or_none()
-    if head is None:
-        raise IntegrityViolationError("the audit_head row is missing: the audit log was tampered")
-    sealed = site_key.audit_head_seal_valid(head.last_id, head.last_hash, head.head_mac)
+    head, sealed = _locked_head(session, site_key)
     event_id = int(head.last_id) + 1
     at = utcnow()
     digest = chain_hash(
@@ -255,14 +260,7 @@ def append_events(session: Session, site_key: SiteKey, events: Sequence[NewEvent
         )
         for e in events
     ]
-    head = session.execute(
-        select(AuditHead.last_id, AuditHead.last_hash, AuditHead.head_mac)
-        .where(AuditHead.id == 1)
-        .with_for_update()
-    ).one_or_none()
-    if head is None:
-        raise IntegrityViolationError("the audit_head row is missing: the audit log was tampered")
-    sealed = site_key.audit_head_seal_valid(head.last_id, head.last_hash, head.head_mac)
+    head, sealed = _locked_head(session, site_key)
     event_id = int(head.last_id)
     digest = head.last_hash
     values: list[dict[str, object]] = []

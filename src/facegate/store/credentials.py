@@ -90,6 +90,13 @@ OUTCOME_BY_REASON = {
     CredentialReason.NOT_YET_VALID: GateOutcome.DENY,
     CredentialReason.NOT_FOR_THIS_GATE: GateOutcome.DENY,
 }
+#: Reasons the gate answers as an unknown code; the audit log keeps the real one. Telling
+#: a guesser that a code is live but for another gate or a later hour would let them try
+#: it there, or then (a pass can start up to a week ahead).
+ANSWERED_AS = {
+    CredentialReason.NOT_FOR_THIS_GATE: CredentialReason.UNKNOWN_CREDENTIAL,
+    CredentialReason.NOT_YET_VALID: CredentialReason.UNKNOWN_CREDENTIAL,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +202,7 @@ class Credentials(StoreModule):
                     subject_id=subject.id,
                     detail={"credential_id": old.id, "kind": "pin", "why": "replaced"},
                 )
-            _log_revoked(self._store, previous, subject.site_id)
+            log_revoked(self._store, previous, subject.site_id)
             credential = _new_credential(subject, CredentialKind.PIN, secret_hash=secret_hash)
             session.add(credential)
             self._store.audit(
@@ -239,20 +246,7 @@ class Credentials(StoreModule):
                     "revoke one or let it expire first",
                     reason="too_many_otps",
                 )
-            for _ in range(_OTP_DRAWS):
-                code = new_otp_code()
-                lookup = self._store.site_key.lookup_hash(
-                    CredentialKind.OTP.value, code, scope=subject.site_id
-                )
-                taken = session.scalar(
-                    select(Credential.id).where(Credential.lookup_hash == lookup)
-                )
-                if taken is None:
-                    break
-            else:  # pragma: no cover - five collisions in a row (~1e-40)
-                raise AlreadyExistsError(
-                    "could not draw an unused one-time code; try again", reason="otp_draw_failed"
-                )
+            code, lookup = draw_otp(session, self._store, subject.site_id)
             credential = _new_credential(subject, CredentialKind.OTP, lookup_hash=lookup)
             credential.expires_at = credential.created_at + ttl
             session.add(credential)
@@ -295,7 +289,7 @@ class Credentials(StoreModule):
                 subject_id=subject.id,
                 detail={"credential_id": credential.id, "kind": credential.kind.value},
             )
-            _log_revoked(self._store, [credential], subject.site_id)
+            log_revoked(self._store, [credential], subject.site_id)
             return credential_info(credential)
 
     def list_for_subject(self, subject_id: str) -> list[CredentialInfo]:
@@ -415,7 +409,7 @@ class Credentials(StoreModule):
             )
         return CredentialDecision(
             outcome=outcome,
-            reason=finding.reason,
+            reason=ANSWERED_AS.get(finding.reason, finding.reason),
             gate_code=gate.code,
             kind=credential_kind,
             subject_id=finding.subject_id if outcome is GateOutcome.OPEN else None,
@@ -564,11 +558,6 @@ def draw_otp(session: Session, store: Store, site_id: str) -> tuple[str, str]:
 
 
 def log_revoked(store: Store, credentials: Sequence[Credential], site_id: str) -> None:
-    """:func:`_log_revoked` for the store's other modules (visitor passes revoke codes too)."""
-    _log_revoked(store, credentials, site_id)
-
-
-def _log_revoked(store: Store, credentials: Sequence[Credential], site_id: str) -> None:
     """Note revoked credentials in the key store's revocation log, before the caller's
     transaction commits: a crash can then leave an extra entry, never lose one, and a
     restored backup cannot bring them back (``store.revocations``)."""

@@ -137,7 +137,22 @@ def logged_decision(store: Store, site_code: str, event_id: int) -> LoggedDecisi
         return _named(session, [event])[0]
 
 
-def open_remotely(store: Store, site_code: str, gate_code: str, why: str, actor: str) -> int:
+class RemoteReason(StrEnum):
+    """Why staff opened a gate from the console. A fixed list, not free text: the reason
+    goes into the hash-chained audit log, which erasure cannot rewrite, and free text
+    would soon hold a resident's name."""
+
+    VISITOR = "visitor"
+    DELIVERY = "delivery"
+    RESIDENT_LOCKED_OUT = "resident_locked_out"
+    EMERGENCY = "emergency"
+    MAINTENANCE = "maintenance"
+    OTHER = "other"
+
+
+def open_remotely(
+    store: Store, site_code: str, gate_code: str, why: RemoteReason, actor: str
+) -> int:
     """Record a door opened from the console by ``actor`` for reason ``why``; returns the
     decision's audit event id. ``NotFoundError`` for an unknown gate."""
     store.gates.get(site_code, gate_code)
@@ -147,7 +162,12 @@ def open_remotely(store: Store, site_code: str, gate_code: str, why: str, actor:
         action=AuditAction.DECISION_REMOTE,
         subject_id=None,
         outcome=GateOutcome.OPEN.value,
-        detail={"gate": gate_code, "kind": REMOTE_KIND, "reason": REMOTE_REASON, "why": why},
+        detail={
+            "gate": gate_code,
+            "kind": REMOTE_KIND,
+            "reason": REMOTE_REASON,
+            "why": why.value,
+        },
     )
 
 

@@ -49,6 +49,8 @@ MAX_PASS_LENGTH = timedelta(hours=24)
 MAX_PASS_LEAD = timedelta(days=7)
 #: A start a little in the past is "now" (the page's clock and the server's differ).
 START_SLACK = timedelta(minutes=5)
+#: A pass is for one visit, so a few gates (a site's entrances and a building door or two);
+#: the cap also bounds what one resident's request makes the store look up and record.
 MAX_PASS_GATES = 20
 
 
@@ -119,9 +121,11 @@ class Passes(StoreModule):
         check_id(subject_id, "subject id")
         label = check_text(label, "visitor label", VISITOR_LABEL_LENGTH) if label else None
         codes = sorted({code.strip() for code in gate_codes if code.strip()})
-        if not codes or len(codes) > MAX_PASS_GATES:
+        if not codes:
+            raise InvalidRecordError("a pass names at least one gate", reason="pass_gates")
+        if len(codes) > MAX_PASS_GATES:
             raise InvalidRecordError(
-                f"a pass names 1 to {MAX_PASS_GATES} gates", reason="pass_gates"
+                f"a pass names at most {MAX_PASS_GATES} gates", reason="too_many_pass_gates"
             )
         now = utcnow()
         _check_window(valid_from, valid_until, now)
@@ -131,8 +135,10 @@ class Passes(StoreModule):
                 select(Gate).where(Gate.site_id == subject.site_id, Gate.code.in_(codes))
             ).all()
             if len(gates) != len(codes):
-                missing = sorted(set(codes) - {gate.code for gate in gates})
-                raise NotFoundError(f"no gate {', '.join(missing)} at this site")
+                # Not echoed: the codes are the caller's text, and one could be megabytes.
+                raise NotFoundError(
+                    "a gate this pass names is not at this site", reason="pass_unknown_gate"
+                )
             if not all(gate.accepts_otp for gate in gates):
                 raise PolicyError(
                     "a pass is a one-time code: every gate it names must accept one",
@@ -256,7 +262,9 @@ class Passes(StoreModule):
 def _check_window(valid_from: datetime, valid_until: datetime, now: datetime) -> None:
     for name, value in (("valid_from", valid_from), ("valid_until", valid_until)):
         if not isinstance(value, datetime) or value.tzinfo is None:
-            raise InvalidRecordError(f"{name} must be a time with its time zone")
+            raise InvalidRecordError(
+                f"{name} must be a time with its time zone", reason="pass_time_zone"
+            )
     if valid_until <= valid_from:
         raise InvalidRecordError("a pass ends after it starts", reason="pass_window_order")
     if valid_from < now - START_SLACK or valid_until <= now:

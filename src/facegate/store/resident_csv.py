@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time
 
 from facegate.errors import InvalidRecordError
 from facegate.store.checks import check_birth_date, minor_until_date
+from facegate.store.csv_cells import safe_cell
 from facegate.store.homes import (
     HOME_FIELDS,
     REASON_CONTROL_CHARACTER,
@@ -71,8 +72,6 @@ EXPORT_COLUMNS = (
     "moved_out",
     "consent",
 )
-#: A cell starting with one of these is a formula to a spreadsheet: exported with a quote.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 #: ``bad(column, reason)``: records a problem of the row being checked.
 _Bad = Callable[[str, str], None]
@@ -323,12 +322,6 @@ def _expires(cell: str, kind: SubjectKind | None, now: datetime, bad: _Bad) -> d
     return end
 
 
-def _cell(value: str | None) -> str:
-    if not value:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def write_export(subjects: Iterable[SubjectInfo]) -> bytes:
     """The subjects as CSV (``EXPORT_COLUMNS``), UTF-8 with BOM, CRLF line ends. Dates are
     ISO (YYYY-MM-DD); a cell a spreadsheet would run as a formula starts with a quote."""
@@ -338,11 +331,11 @@ def write_export(subjects: Iterable[SubjectInfo]) -> bytes:
     for s in subjects:
         writer.writerow(
             [
-                _cell(s.display_name),
+                safe_cell(s.display_name),
                 s.kind.value,
-                _cell(s.building),
-                _cell(s.unit),
-                _cell(s.household),
+                safe_cell(s.building),
+                safe_cell(s.unit),
+                safe_cell(s.household),
                 s.resident_number or "",
                 s.minor_until.isoformat() if s.minor and s.minor_until else "",
                 s.expires_at.date().isoformat() if s.expires_at else "",

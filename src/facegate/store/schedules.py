@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from facegate.errors import InvalidRecordError, PolicyError
-from facegate.store.audit import AuditAction
+from facegate.store.audit import MAX_DETAIL_TEXT, AuditAction
 from facegate.store.gates import gate_by_code
 from facegate.store.module import StoreModule
 from facegate.store.schema import (
@@ -85,7 +85,11 @@ class GateScheduleInfo:
 def check_timezone(name: str) -> str:
     """``name`` if it is an IANA time zone this machine knows, else ``InvalidRecordError``."""
     if not isinstance(name, str) or not name or len(name) > TIMEZONE_LENGTH:
-        raise InvalidRecordError("timezone must be an IANA name such as Asia/Shanghai")
+        raise InvalidRecordError(
+            f"timezone must be an IANA name such as Asia/Shanghai, at most {TIMEZONE_LENGTH} "
+            "characters",
+            reason="timezone_format",
+        )
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -152,6 +156,22 @@ def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
+def _summary(windows: Sequence[ScheduleWindow]) -> str:
+    """The windows as audit text ("card 0123456 06:00-23:00; ..."), cut to fit one audit
+    detail value: a long schedule ends with how many windows it leaves out."""
+    parts = [
+        f"{w.kind} {''.join(str(d) for d in sorted(w.days))} "
+        f"{_hhmm(w.start_minute)}-{_hhmm(w.end_minute)}"
+        for w in windows
+    ]
+    shown = len(parts)
+    text = "; ".join(parts) or "none"
+    while len(text) > MAX_DETAIL_TEXT:
+        shown -= 1
+        text = "; ".join([*parts[:shown], f"+{len(parts) - shown} more"])
+    return text
+
+
 class Schedules(StoreModule):
     """Gate schedules: read, replace, and the check every gate decision makes."""
 
@@ -182,7 +202,9 @@ class Schedules(StoreModule):
         """
         timezone = check_timezone(timezone)
         if len(windows) > MAX_WINDOWS:
-            raise InvalidRecordError(f"a schedule holds at most {MAX_WINDOWS} windows")
+            raise InvalidRecordError(
+                f"a schedule holds at most {MAX_WINDOWS} windows", reason="too_many_windows"
+            )
         checked = tuple(check_window(window) for window in windows)
         with self._store.transaction() as session:
             gate = gate_by_code(session, site_code, gate_code)
@@ -203,11 +225,6 @@ class Schedules(StoreModule):
                     )
                     for window in checked
                 )
-            summary = "; ".join(
-                f"{w.kind} {''.join(str(d) for d in sorted(w.days))} "
-                f"{_hhmm(w.start_minute)}-{_hhmm(w.end_minute)}"
-                for w in checked
-            )
             self._store.audit(
                 session,
                 actor,
@@ -215,7 +232,7 @@ class Schedules(StoreModule):
                 site_id=gate.site_id,
                 detail={
                     "gate": gate.code,
-                    "schedule": summary or "none",
+                    "schedule": _summary(checked),
                     "timezone": timezone,
                 },
             )

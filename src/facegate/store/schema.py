@@ -586,7 +586,8 @@ class IdempotencyRecord(Base):
     #: ``role:id`` of the session (or ``device:id``) that sent the key.
     principal: Mapped[str] = mapped_column(String(ACTOR_LENGTH), primary_key=True)
     key: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
-    #: SHA-256 of method, path and body: the same key with another request is refused.
+    #: Keyed hash of method, path, query, content type and body: the same key with another
+    #: request is refused.
     fingerprint: Mapped[str] = mapped_column(String(HASH_LENGTH))
     created_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[int | None] = mapped_column(Integer)

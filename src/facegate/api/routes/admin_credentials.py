@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 
 from facegate.api.deps import State, StoreDep
-from facegate.api.routes.admin_frontdesk import hit_staff_faces
+from facegate.api.ratelimit import STAFF_FACES
 from facegate.api.routes.admin_scope import SiteDesk, SiteSubject, actor_of, read_images
 from facegate.api.schemas.credentials import CardIn, CredentialOut, IssuedCodeOut, PinIn
 from facegate.api.schemas.subjects import EnrollmentOut
@@ -86,7 +86,7 @@ def enroll(
     needs the subject's consent. Images are decoded within the pixel limit and then
     dropped: nothing stores an image. Faces count against the staff member's face limit."""
     data = read_images(images, state.settings.max_upload_bytes)
-    hit_staff_faces(state, actor_of(desk), len(data))
+    state.hit(STAFF_FACES, actor_of(desk), len(data))
     # Consent first: face data of a subject without it must not even be computed.
     state.store.check_enrollment_allowed(subject.id)
     frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in data]

@@ -19,24 +19,12 @@ from facegate.api.deps import State
 from facegate.api.ratelimit import STAFF_FACES
 from facegate.api.routes.admin_scope import SiteDesk, actor_of, read_images
 from facegate.api.schemas.frontdesk import RecognitionTestOut
-from facegate.api.state import AppState
-from facegate.errors import RateLimitedError
 from facegate.gate import FacePresentation, FaceReason, FaceRequest, LivenessDemand
 from facegate.gate.decider import FACE_KIND
 from facegate.store.audit import AuditAction
 from facegate.store.records import GateOutcome
 
 router = APIRouter(prefix="/api/v1/sites/{site}", tags=["admin: front desk"])
-
-
-def hit_staff_faces(state: AppState, actor: str, faces: int = 1) -> None:
-    """Count ``faces`` faces sent by ``actor``; ``RateLimitedError`` when over the limit."""
-    try:
-        for _ in range(faces):
-            state.limiter.hit(STAFF_FACES, actor)
-    except RateLimitedError:
-        state.metrics.rate_limited.labels(STAFF_FACES.name).inc()
-        raise
 
 
 @router.post(
@@ -55,7 +43,7 @@ def test_recognition(
     """Role: the site's front desk or administrator. Would ``gate`` open for the largest
     face in ``image``? Audited (who, gate, outcome, reason; no image); opens nothing."""
     actor = actor_of(desk)
-    hit_staff_faces(state, actor)
+    state.hit(STAFF_FACES, actor)
     gate_info = state.store.gates.get(site, gate)
     blob = read_images([image], state.settings.max_upload_bytes)[0]
     if not gate_info.accepts_face:

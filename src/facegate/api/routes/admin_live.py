@@ -52,11 +52,11 @@ async def decision_stream(
     event (a ``LoggedDecisionOut``: names, never a score) per decision recorded at this
     site by this process from now on, heartbeat comments in between. The stream ends when
     the session is signed out or expires, or after ``max_seconds`` (an hour at most: the
-    browser reconnects); a session holds at most a few streams (429)."""
+    browser reconnects); an account holds at most a few streams (429)."""
     token = session_token(request)
     # Taken here, not in the generator, so a fourth stream is refused with a 429 answer.
     feed: LiveFeed = state.live
-    watching = feed.subscribe(site, reader.principal_id + ":" + token[:8])
+    watching = feed.subscribe(site, reader.principal_id)
     subscription = watching.__enter__()
     ends = time.monotonic() + max_seconds
 

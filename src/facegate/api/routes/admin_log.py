@@ -14,6 +14,7 @@ from facegate.api.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, choose_language, 
 from facegate.api.routes.admin_scope import SiteReader, actor_of
 from facegate.api.schemas.decisions import DecisionPageOut, LoggedDecisionOut
 from facegate.errors import InvalidRecordError
+from facegate.store.csv_cells import safe_cell
 from facegate.store.decision_log import (
     MAX_PAGE,
     MAX_SEARCH,
@@ -47,10 +48,16 @@ Person = Annotated[
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    """A naive time is taken as UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+    """The moment in UTC (a naive time is taken as UTC); one that has no UTC time (year 1
+    at +05:00) is refused, not a 500."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRecordError("that time is out of range", reason="log_range") from None
 
 
 def _filter(
@@ -154,13 +161,15 @@ def render_csv(rows: list[LoggedDecision], words: dict[str, str], zone: tzinfo) 
         writer.writerow(
             [
                 row.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-                row.gate_name or row.gate or "",
-                row.device_name or (words["log_console"] if row.kind == "remote" else ""),
-                person_words(row, words),
+                safe_cell(row.gate_name or row.gate),
+                safe_cell(
+                    row.device_name or (words["log_console"] if row.kind == "remote" else None)
+                ),
+                safe_cell(person_words(row, words)),
                 _word(words, "log_kind_", row.kind),
                 _word(words, "log_outcome_", row.outcome),
                 reason_words(row, words),
-                row.why or "",
+                _word(words, "log_why_", row.why),
             ]
         )
     return out.getvalue()

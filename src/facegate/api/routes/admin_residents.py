@@ -10,11 +10,12 @@ from datetime import date
 from http import HTTPStatus
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from facegate.api.deps import StoreDep
 from facegate.api.errors import error_body
+from facegate.api.idempotency import mark_dry_run
 from facegate.api.routes.admin_scope import SiteAdmin, SiteDesk, actor_of
 from facegate.api.schemas.residents import ImportReportOut, ResidentPageOut
 from facegate.store.records import SubjectKind
@@ -83,6 +84,7 @@ def export_subjects(site: str, store: StoreDep, admin: SiteAdmin) -> Response:
 )
 def import_subjects(
     site: str,
+    request: Request,
     store: StoreDep,
     desk: SiteDesk,
     file: Annotated[UploadFile, File()],
@@ -92,6 +94,9 @@ def import_subjects(
     building, unit, household, born, expires) and, with ``dry_run=false`` and no bad row,
     registers them all in one transaction. A dry run answers the report; a real import
     with bad rows answers 422 ``import_refused`` listing every one, and imports nothing."""
+    if dry_run:
+        # A check (the default) changes nothing: no answer to keep for a retry.
+        mark_dry_run(request)
     # One byte over the limit is enough to tell that the file is too large.
     data = file.file.read(MAX_IMPORT_BYTES + 1)
     report = store.residents.import_csv(site, data, dry_run=dry_run, actor=actor_of(desk))

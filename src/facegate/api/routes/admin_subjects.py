@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from facegate.api.deps import StoreDep
 from facegate.api.errors import ApiError
+from facegate.api.exports import subject_export
 from facegate.api.routes import admin_residents
 from facegate.api.routes.admin_scope import (
     SiteAdmin,
@@ -159,5 +160,5 @@ def withdraw_consents(
 @router.get("/subjects/{subject_id}/export")
 def export_subject(subject: SiteSubject, store: StoreDep, desk: SiteDesk) -> dict[str, Any]:
     """Role: front desk (or administrator). Everything stored about the subject (no
-    templates)."""
-    return store.exports.subject_export(subject.id, actor_of(desk))
+    templates), their visitor passes included: the answer to their access request."""
+    return subject_export(store, subject.id, actor_of(desk))

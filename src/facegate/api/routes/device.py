@@ -17,11 +17,10 @@ from facegate.api.ratelimit import (
     DEVICE_DECISIONS,
     DEVICE_FACES,
     SIGNIN_ATTEMPTS,
-    Limit,
 )
 from facegate.api.schemas.decisions import ChallengeOut, DecisionOut, KioskEnrollmentOut
 from facegate.api.state import AppState
-from facegate.errors import InvalidRecordError, PermissionDeniedError, PolicyError, RateLimitedError
+from facegate.errors import InvalidRecordError, PermissionDeniedError, PolicyError
 from facegate.gate import FacePresentation, FaceRequest
 from facegate.gate.frames import decode_frame
 from facegate.gate.liveness import LivenessCheck
@@ -45,14 +44,6 @@ def liveness_check(state: State) -> LivenessCheck:
 
 
 Liveness = Annotated[LivenessCheck, Depends(liveness_check)]
-
-
-def _hit(state: AppState, limit: Limit, key: str) -> None:
-    try:
-        state.limiter.hit(limit, key)
-    except RateLimitedError:
-        state.metrics.rate_limited.labels(limit.name).inc()
-        raise
 
 
 def _device_gate(state: AppState, device: DeviceInfo, gate: str) -> GateInfo:
@@ -95,7 +86,7 @@ def decide(
     and a ``challenge``; send its ``nonce`` as ``challenge`` with ``frames`` (time order,
     first looking at the camera, then doing each step)."""
     started = time.perf_counter()
-    _hit(state, DEVICE_DECISIONS, device.id)
+    state.hit(DEVICE_DECISIONS, device.id)
     gate_info = _device_gate(state, device, gate)
     if kind is DecisionKind.FACE:
         presented = _face_presentation(state, device, image, challenge, frames or [])
@@ -145,7 +136,7 @@ def _face_presentation(
             raise InvalidRecordError(
                 "a face decision needs one image (frames need a challenge)", reason="image_missing"
             )
-        _hit(state, DEVICE_FACES, device.id)
+        state.hit(DEVICE_FACES, device.id)
         return FacePresentation(image=_read(image, limit))
     if image is not None:
         raise InvalidRecordError(
@@ -156,7 +147,7 @@ def _face_presentation(
             f"a challenge answer holds at most {MAX_CHALLENGE_FRAMES} frames",
             reason="too_many_frames",
         )
-    _hit(state, DEVICE_FACES, device.id)
+    state.hit(DEVICE_FACES, device.id)
     return FacePresentation(challenge=challenge, frames=tuple(_read(f, limit) for f in frames))
 
 
@@ -171,8 +162,8 @@ def enroll_at_kiosk(
     """A resident enrolls their face at the kiosk with their self-service sign-in code
     (spent here). Their face consent must already be on record; each image must show one
     face that passes the quality gate."""
-    _hit(state, DEVICE_DECISIONS, device.id)
-    _hit(state, SIGNIN_ATTEMPTS, device_actor(device))
+    state.hit(DEVICE_DECISIONS, device.id)
+    state.hit(SIGNIN_ATTEMPTS, device_actor(device))
     gate_info = _device_gate(state, device, gate)
     if not gate_info.accepts_face:
         raise PolicyError(
@@ -183,7 +174,7 @@ def enroll_at_kiosk(
             f"give 1 to {MAX_ENROLLMENT_IMAGES} images", reason="enrollment_image_count"
         )
     for _ in images:
-        _hit(state, DEVICE_FACES, device.id)
+        state.hit(DEVICE_FACES, device.id)
     blobs = [_read(upload, state.settings.max_upload_bytes) for upload in images]
     # Decoded before the code is spent: a broken upload does not cost the resident's code.
     frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in blobs]

@@ -9,12 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from facegate.api.deps import Resident, State, StoreDep, session_token
+from facegate.api.exports import subject_export
 from facegate.api.routes.admin_scope import actor_of
 from facegate.api.schemas.consents import ConsentOut, ResidentConsentIn, WithdrawalOut
 from facegate.api.schemas.credentials import CredentialOut, IssuedCodeOut, PinIn
 from facegate.api.schemas.me import MeOut
 from facegate.api.schemas.notices import NoticeOut
-from facegate.api.schemas.passes import PassOut
 from facegate.api.schemas.subjects import SubjectOut
 from facegate.store.accounts import token_digest
 from facegate.store.records import ConsentMethod
@@ -88,12 +88,7 @@ def _own_session(request: Request) -> str:
 def export(resident: Resident, store: StoreDep) -> dict[str, Any]:
     """Role: the signed-in resident. Everything stored about me (no templates), and the
     visitor passes I made (never their codes)."""
-    data = store.exports.subject_export(resident.principal_id, actor_of(resident))
-    data["visitor_passes"] = [
-        {**PassOut.of(p).model_dump(mode="json"), "credential_id": p.credential_id}
-        for p in store.passes.list_for_subject(resident.principal_id)
-    ]
-    return data
+    return subject_export(store, resident.principal_id, actor_of(resident))
 
 
 @router.post("/credentials/pin", response_model=CredentialOut, status_code=201)

@@ -13,7 +13,6 @@ from facegate.api.deps import Resident, State, StoreDep
 from facegate.api.ratelimit import Limit
 from facegate.api.routes.admin_scope import actor_of
 from facegate.api.schemas.passes import IssuedPassOut, PassGateOut, PassIn, PassOut
-from facegate.errors import RateLimitedError
 
 router = APIRouter(prefix="/api/v1/me/passes", tags=["resident"])
 
@@ -55,11 +54,7 @@ def create_pass(body: PassIn, resident: Resident, store: StoreDep, state: State)
     """Role: the signed-in resident. A one-time pass for a visitor; its code and QR code are
     in this answer only (the store keeps a keyed hash). Refused for a resident who moved
     out, past five unused passes, and past ten new passes an hour."""
-    try:
-        state.limiter.hit(PASS_CREATION, resident.principal_id)
-    except RateLimitedError:
-        state.metrics.rate_limited.labels(PASS_CREATION.name).inc()
-        raise
+    state.hit(PASS_CREATION, resident.principal_id)
     issued = store.passes.create(
         resident.principal_id,
         body.gates,

@@ -25,6 +25,8 @@ from facegate.api.i18n import (
     notice_labels,
     strings,
 )
+from facegate.store.checks import GUARDIAN_CONSENT_AGE
+from facegate.store.notices import MAX_RETENTION_DAYS, NOTICE_TEXT_LENGTH
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -49,6 +51,19 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC_DIR)
 
 
+def page_limits(request: Request) -> dict[str, int]:
+    """The server's limits the pages check before sending (the server checks again), so a
+    script never holds a copy that drifts: a setting or a constant changed here reaches
+    the page."""
+    settings = request.app.state.facegate.settings
+    return {
+        "max_upload_bytes": settings.max_upload_bytes,
+        "guardian_consent_age": GUARDIAN_CONSENT_AGE,
+        "notice_text_length": NOTICE_TEXT_LENGTH,
+        "max_retention_days": MAX_RETENTION_DAYS,
+    }
+
+
 def render(request: Request, template: str) -> Response:
     """``template`` in the request's language; remembers an explicit ``?lang=``."""
     asked = request.query_params.get(LANGUAGE_QUERY)
@@ -62,6 +77,7 @@ def render(request: Request, template: str) -> Response:
             "t": Words(words),
             "words": words,
             "notice_labels": notice_labels(),
+            "limits": page_limits(request),
         },
     )
     if asked == language.value:

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from facegate.gate.outcome import FailedCheck
 from facegate.liveness.challenge import Challenge
-from facegate.store.decision_log import LoggedDecision, PersonState
+from facegate.store.decision_log import LoggedDecision, PersonState, RemoteReason
 from facegate.store.records import CredentialKind, GateOutcome
-
-#: The fewest characters a remote opening's reason may hold (after trimming).
-REMOTE_REASON_MIN = 4
 
 
 class ChallengeOut(BaseModel):
@@ -82,7 +79,7 @@ class LoggedDecisionOut(BaseModel):
     outcome: str | None
     reason: str | None
     check: str | None = Field(description="which liveness check refused a face, if one did")
-    why: str | None = Field(description="staff's reason for a remote opening")
+    why: str | None = Field(description="the reason code of a remote opening (RemoteReason)")
 
     @classmethod
     def of(cls, row: LoggedDecision) -> LoggedDecisionOut:
@@ -114,14 +111,7 @@ class DecisionPageOut(BaseModel):
 
 
 class RemoteOpenIn(BaseModel):
-    """Open a gate from the console: why, in the staff member's words (audited)."""
+    """Open a gate from the console: why, from a fixed list (audited; no free text, which
+    could name a resident in a log erasure cannot reach)."""
 
-    why: str = Field(min_length=REMOTE_REASON_MIN, max_length=200)
-
-    @field_validator("why")
-    @classmethod
-    def _stripped(cls, value: str) -> str:
-        value = value.strip()
-        if len(value) < REMOTE_REASON_MIN:
-            raise ValueError(f"a reason of at least {REMOTE_REASON_MIN} characters")
-        return value
+    why: RemoteReason

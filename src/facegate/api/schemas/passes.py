@@ -4,6 +4,7 @@ code itself only in the answer that creates the pass."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -14,7 +15,9 @@ from facegate.store.schema import GATE_CODE_LENGTH, VISITOR_LABEL_LENGTH
 class PassIn(BaseModel):
     """A pass for a visitor: where and when it opens, and an optional label."""
 
-    gates: list[str] = Field(min_length=1, max_length=MAX_PASS_GATES)
+    gates: list[Annotated[str, Field(max_length=GATE_CODE_LENGTH)]] = Field(
+        min_length=1, max_length=MAX_PASS_GATES
+    )
     valid_from: AwareDatetime
     valid_until: AwareDatetime
     label: str | None = Field(

@@ -10,7 +10,7 @@
 
   // The service's request body limit (settings.max_upload_bytes, 8 MiB by default): the
   // photos of one enrollment travel in one request.
-  const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
+  const MAX_UPLOAD_BYTES = window.FG.limits.max_upload_bytes;
   const MAX_PHOTOS = 3;
   const PHOTO_TYPES = ["image/jpeg", "image/png"];
   const MAX_RESULTS = 20;
@@ -284,8 +284,8 @@
     box.dataset.outcome = result.outcome;
     $("fd-test-outcome").textContent = t("fd_result_" + result.outcome)
       + (result.outcome === "open" && result.name ? " · " + result.name : "");
-    const reason = "fd_result_" + result.reason;
-    $("fd-test-reason").textContent = t(reason) === reason ? t("err_unknown") : t(reason);
+    $("fd-test-reason").textContent = window.FG.wordOr("fd_result_" + result.reason,
+      t("err_unknown"));
     $("fd-test-quality").textContent = qualityText(result.quality_reasons);
     box.hidden = false;
     box.scrollIntoView({ block: "nearest" });

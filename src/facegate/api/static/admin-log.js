@@ -11,9 +11,8 @@
     "processor", "contact", "withdrawal"];
   const NOTICE_LANGS = ["zh", "en"];
   const NOTICE_GROUPS = ["purposes", "methods", "scope"];
-  const NOTICE_TEXT_MAX = 2000;
-  const NOTICE_DAYS_MAX = 1825;
-  const WHY_MIN = 4;
+  const NOTICE_TEXT_MAX = window.FG.limits.notice_text_length;
+  const NOTICE_DAYS_MAX = window.FG.limits.max_retention_days;
   //: Retention reasons always named in the retention run's words, even at 0.
   const RETENTION_ALWAYS = ["move_out", "expiry"];
 
@@ -35,9 +34,7 @@
 
   /** The word for a code, or the code itself when no word exists yet. */
   function word(prefix, code) {
-    if (!code) return "";
-    const text = t(prefix + code);
-    return text === prefix + code ? code : text;
+    return code ? window.FG.wordOr(prefix + code, code) : "";
   }
 
   // Gates
@@ -107,8 +104,8 @@
   $("open-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
-    const why = form.why.value.trim();
-    if (why.length < WHY_MIN) {
+    const why = form.why.value;
+    if (!why) {
       say($("open-message"), t("field_why"), "bad");
       form.why.focus();
       return;
@@ -221,20 +218,11 @@
     return word("log_person_", d.person_state);
   }
 
-  /** Staff's own words, marked with their language (Chinese characters or not). */
-  function typed(text) {
-    const q = document.createElement("q");
-    q.className = "log-why";
-    q.lang = /[\u3400-\u9fff]/.test(text) ? "zh-CN" : "en";
-    q.textContent = text;
-    return q;
-  }
-
   function decisionRow(d) {
     const reason = document.createElement("span");
     reason.textContent = word("log_reason_", d.reason)
       + (d.check ? " · " + word("log_check_", d.check) : "");
-    if (d.why) reason.append(" · ", typed(d.why));
+    if (d.why) reason.append(" · " + word("log_why_", d.why));
     const outcome = document.createElement("span");
     outcome.className = "log-outcome log-" + (d.outcome || "none");
     outcome.textContent = word("log_outcome_", d.outcome);

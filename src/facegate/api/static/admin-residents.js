@@ -4,11 +4,11 @@
 // ("fg:console"); every state change goes through FG.act, every error through errorText.
 "use strict";
 (() => {
-  const { t, api, when, say, row, button, act, errorText, download } = window.FG;
+  const { t, wordOr, api, when, say, row, button, act, errorText, download } = window.FG;
   const $ = (id) => document.getElementById(id);
   const PER_PAGE = 50;
   //: Under this age a guardian consents for the child (R-04).
-  const GUARDIAN_AGE = 14;
+  const GUARDIAN_AGE = window.FG.limits.guardian_consent_age;
   //: Residents offered as guardians while typing a name.
   const GUARDIAN_CHOICES = 8;
   const SEARCH_DELAY_MS = 250;
@@ -426,11 +426,6 @@
     tr.dataset.line = String(problem.line);
     tr.dataset.reason = problem.reason;
     return tr;
-  }
-
-  function wordOr(key, fallback) {
-    const word = t(key);
-    return word === key ? fallback : word;
   }
 
   function showProblems(problems) {

@@ -3,6 +3,10 @@
 window.FG = (() => {
   const strings = JSON.parse(document.getElementById("fg-strings").textContent);
   const t = (key) => (key in strings ? strings[key] : key);
+  /** The word for ``key``, or ``fallback`` when the pages have none. */
+  const wordOr = (key, fallback) => (key in strings ? strings[key] : fallback);
+  /** The server's limits (``pages.page_limits``), for checks before sending. */
+  const limits = JSON.parse(document.getElementById("fg-limits").textContent);
 
   /**
    * Call /api/v1 with the session cookie (or a device key); throws Error with .status,
@@ -47,8 +51,7 @@ window.FG = (() => {
     return [];
   }
 
-  const reasonText = (code) => (code ? t("reason_" + code) === "reason_" + code ? code
-    : t("reason_" + code) : "");
+  const reasonText = (code) => (code ? wordOr("reason_" + code, code) : "");
 
   function when(iso) {
     return iso ? new Date(iso).toLocaleString(document.documentElement.lang) : "";
@@ -65,7 +68,8 @@ window.FG = (() => {
     const code = error && error.code;
     if (code === "invalid_request" && Array.isArray(error.problems) && error.problems.length) {
       const fields = error.problems
-        .map((p) => String(p.where || "").split(".").pop())
+        // "body.gates.1": the field is the last part that is not a list index.
+        .map((p) => String(p.where || "").split(".").filter((part) => !/^\d+$/.test(part)).pop())
         .map((name) => (known("field_" + name) ? t("field_" + name) : ""))
         .filter((text, index, all) => text && all.indexOf(text) === index);
       if (fields.length) return fields.join(" ");
@@ -147,5 +151,5 @@ window.FG = (() => {
     setTimeout(() => URL.revokeObjectURL(link.href), 10000);
   }
 
-  return { t, api, items, reasonText, when, say, errorText, act, newKey, row, button, download };
+  return { t, wordOr, limits, api, items, reasonText, when, say, errorText, act, newKey, row, button, download };
 })();

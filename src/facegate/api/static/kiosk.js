@@ -109,10 +109,7 @@
 
   // A decision's reason in words; a reason the kiosk has no words for is not shown as a
   // code (the title already says whether the door opened).
-  const reasonText = (code) => {
-    const text = code ? t("reason_" + code) : "";
-    return text === "reason_" + code ? "" : text;
-  };
+  const reasonText = (code) => (code ? window.FG.wordOr("reason_" + code, "") : "");
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

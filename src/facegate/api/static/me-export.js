@@ -9,7 +9,7 @@
   const DECISION = /^decision\./;
 
   /** A word for ``key`` if the page has one, else ``fallback`` (a stored code as it is). */
-  const word = (key, fallback) => (t(key) === key ? fallback : t(key));
+  const word = window.FG.wordOr;
 
   function fill(sectionId, rows) {
     const body = $(sectionId).querySelector("tbody");

@@ -701,8 +701,8 @@ _FIELDS: dict[str, tuple[str, str]] = {
     ),
     "field_liveness": ("请选择活体检测级别。", "Choose the liveness level."),
     "field_gates": (
-        "请选择至少一个大门（最多 50 个）。",
-        "Choose at least one gate (at most 50).",
+        "请选择至少一个大门，且不要超过表单允许的数量。",
+        "Choose at least one gate, and no more than the form allows.",
     ),
     "field_version": (
         "请填写新版本号（1 到 64 个字符）。",

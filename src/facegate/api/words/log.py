@@ -90,7 +90,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The log shows outcomes and reasons, never a similarity score.",
     ),
     # The live feed
-    "log_live": ("实时通行", "Live feed"),
     "log_live_start": ("开始实时显示", "Start live feed"),
     "log_live_stop": ("停止实时显示", "Stop live feed"),
     "log_live_on": (
@@ -102,7 +101,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     # Opening a gate from the console
     "log_open_gate": ("远程开门", "Open remotely"),
     "log_open_title": ("远程开门", "Open the gate remotely"),
-    "log_open_why": ("开门原因（必填，4–200 字）", "Reason (required, 4–200 characters)"),
+    "log_open_why": ("开门原因（必填）", "Reason (required)"),
+    "log_why_pick": ("请选择原因", "Choose a reason"),
+    "log_why_visitor": ("访客来访", "A visitor"),
+    "log_why_delivery": ("快递或外卖", "A delivery"),
+    "log_why_resident_locked_out": ("住户未带开门凭证", "A resident without their card or code"),
+    "log_why_emergency": ("紧急情况", "An emergency"),
+    "log_why_maintenance": ("维修或施工", "Maintenance or works"),
+    "log_why_other": ("其他", "Other"),
     "log_open_confirm": ("确认开门", "Open the gate"),
     "log_open_cancel": ("取消", "Cancel"),
     "log_open_audited": (
@@ -114,7 +120,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "门口终端暂不显示远程开门。",
         "The gate's kiosk does not show remote openings yet.",
     ),
-    "field_why": ("请填写开门原因（4–200 字）。", "Give a reason of 4 to 200 characters."),
+    "field_why": ("请选择开门原因。", "Choose a reason."),
     # The audit check and retention run, in words
     "log_audit_ok": (
         "已校验 {count} 条事件，审计链完整，最后一条事件时间 {last}",

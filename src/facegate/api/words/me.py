@@ -4,6 +4,10 @@ key → (Chinese, English)."""
 
 from __future__ import annotations
 
+from facegate.store.passes import MAX_PASS_GATES
+from facegate.store.schedules import MAX_WINDOWS
+from facegate.store.schema import TIMEZONE_LENGTH
+
 _SELF_SERVICE: dict[str, tuple[str, str]] = {
     "me_steps_title": ("我的进度", "Where you are"),
     "me_step_notice": ("阅读告知书", "Read the notice"),
@@ -79,7 +83,6 @@ _EXPORT: dict[str, tuple[str, str]] = {
     "exp_operator": ("处理者", "Run by"),
     "exp_kind": ("身份", "Kind"),
     "exp_registered": ("登记时间", "Registered"),
-    "exp_moved_out": ("搬离时间", "Moved out"),
     "exp_consents": ("人脸识别同意", "Consents to face recognition"),
     "exp_notice_version": ("告知书版本", "Notice version"),
     "exp_given": ("同意时间", "Given"),
@@ -234,6 +237,18 @@ _KIOSK_AND_ERRORS: dict[str, tuple[str, str]] = {
         "The end must be after the start.",
     ),
     "err_invalid_record_pass_gates": ("请至少选一个大门。", "Choose at least one gate."),
+    "err_invalid_record_too_many_pass_gates": (
+        f"一张通行证最多选 {MAX_PASS_GATES} 个大门。",
+        f"A pass names at most {MAX_PASS_GATES} gates.",
+    ),
+    "err_not_found_pass_unknown_gate": (
+        "所选的大门不在本小区，请刷新页面后重新选择。",
+        "A gate you chose is not at this community: reload the page and choose again.",
+    ),
+    "err_invalid_record_pass_time_zone": (
+        "开始和结束时间都要带时区。",
+        "The start and end times must each carry their time zone.",
+    ),
     "err_policy_refused_schedule_face_only": (
         "这样设置会让某些时段只能刷脸进门。每个大门在允许刷脸的时段，必须同时允许一种不用人脸的方式（门禁卡、密码或一次性验证码）。",
         "That would leave times when only the face opens this gate. Whenever the face is "
@@ -242,6 +257,14 @@ _KIOSK_AND_ERRORS: dict[str, tuple[str, str]] = {
     "err_invalid_record_unknown_timezone": (
         "时区名称不正确，例如 Asia/Shanghai。",
         "Unknown time zone: use a name such as Asia/Shanghai.",
+    ),
+    "err_invalid_record_timezone_format": (
+        f"请填写时区名称（最多 {TIMEZONE_LENGTH} 个字符），例如 Asia/Shanghai。",
+        f"Fill in a time zone name (at most {TIMEZONE_LENGTH} characters) such as Asia/Shanghai.",
+    ),
+    "err_invalid_record_too_many_windows": (
+        f"一个大门的通行时段最多 {MAX_WINDOWS} 个，请合并一些时段。",
+        f"A gate's schedule holds at most {MAX_WINDOWS} windows: merge some of them.",
     ),
     "err_invalid_record_window_order": (
         "每个时段的开始要早于结束，并在同一天内（00:00 到 24:00）。",

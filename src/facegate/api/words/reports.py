@@ -74,6 +74,10 @@ _REPORT: dict[str, tuple[str, str]] = {
         "本次安装没有随版本发布的测试结果：请重新安装 facegate",
         "this installation has no shipped test results: reinstall facegate",
     ),
+    "err_invalid_record_release_format": (
+        "测试结果文件的格式不是本版本的格式，不予采用：请重新安装 facegate",
+        "the results file is not in this release's format: not used; reinstall facegate",
+    ),
     "cr_rules_heading": ("规则与测试", "Rules and tests"),
     "cr_live_heading": ("本小区实时检查", "Live checks of this community"),
     "cr_col_rule": ("编号", "Rule"),

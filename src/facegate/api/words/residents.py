@@ -76,7 +76,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Under 14: the guardian gives consent.",
     ),
     # The sign-in slip
-    "res_slip_title": ("居民自助登录单", "Self-service sign-in slip"),
     "res_slip_site": ("小区代码", "Community code"),
     "res_slip_address": ("登录地址", "Where to sign in"),
     "res_slip_steps": (
