@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -182,4 +183,7 @@ def test_streams_are_capped_per_account_and_for_the_process() -> None:
         with feed.subscribe(SITE, "admin:1"):  # closed streams free their places
             pass
 
-    asyncio.run(run())
+    # On a thread of its own: Playwright's browser tests keep an event loop running on the
+    # main thread for the whole session, and asyncio.run refuses to start inside one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
