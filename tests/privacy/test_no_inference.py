@@ -78,7 +78,10 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "api/routes/health.py": frozenset({"Health", "facegate.api.schemas.health"}),
     "api/schemas/health.py": frozenset({"Health"}),
     "api/routes/auth.py": frozenset({"max_age"}),
-    "api/routes/pages.py": frozenset({"LANGUAGE_COOKIE_MAX_AGE", "max_age"}),
+    # The pages check a typed birth date against the same R-04 threshold before sending.
+    "api/routes/pages.py": frozenset(
+        {"LANGUAGE_COOKIE_MAX_AGE", "max_age", "GUARDIAN_CONSENT_AGE", "guardian_consent_age"}
+    ),
     # "deepface" there is the folder of photos in ../shared/data taken from that library's
     # unit tests (bona fide faces for PAD training and calibration), never its models.
     "bench/attacks.py": frozenset({"deepface", "deepface_paths", "deepface_vga"}),
