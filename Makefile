@@ -14,7 +14,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[eval,rcnn,test]'
+	$(PIP) install -e '.[eval,rcnn,audit,test]'
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run

@@ -32,9 +32,12 @@ from facegate.gate import (
     FaceRequest,
     LivenessDemand,
 )
+from facegate.gate.enrollment_guard import guard_enrollment
 from facegate.gate.frames import ImageSource
+from facegate.gate.matcher import CalibratedMatcher, Matcher
 from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, Outcome
 from facegate.matching.decide import Decision
+from facegate.models.registry import ModelRegistry
 from facegate.store import Store
 from facegate.vision.image import RGBImage, load_image
 from facegate.vision.pipeline import FacePipeline, Selection
@@ -73,12 +76,22 @@ def enroll_images(
     actor: str,
     max_pixels: int,
     on_image_done: Callable[[], None] | None = None,
+    *,
+    live: Sequence[ImageSource | RGBImage] = (),
+    images_are_live: bool = False,
+    matcher: Matcher | None = None,
 ) -> list[str]:
     """Enroll one template per image (encoded, or already decoded), all or none.
 
     Each image must show exactly one face (:attr:`Selection.SINGLE`) that passes the quality
     gate; otherwise nothing is stored and the error names the image and the reasons.
     Consent is checked by the store inside the same transaction as the insert.
+    ``live``: captures of the person at enrollment (the desk camera), compared with the
+    images and not enrolled; ``images_are_live`` (the kiosk's frames): the images are
+    compared with each other as well. The enrollment guard (:mod:`facegate.gate.enrollment_guard`)
+    then refuses faces that match another enrolled person of the site, or differ from the
+    live capture (``PolicyError``, reason ``enrollment_refused``); ``matcher`` gives the
+    door's thresholds (default: the shipped registry's).
 
     Returns:
         The new template ids.
@@ -88,9 +101,33 @@ def enroll_images(
     # Face data of a subject without consent must not even be computed (R-02, R-30), so
     # check before the pipeline runs; the store checks again inside the insert's transaction.
     store.check_enrollment_allowed(subject_id)
+    faces = _enrollment_faces(pipeline, sources, max_pixels, on_image_done)
+    captured = _enrollment_faces(pipeline, live, max_pixels, None, label="live capture")
+    embeddings = [_embedding(f) for f in faces]
+    qualities = [f.quality.score if f.quality else 0.0 for f in faces]
+    guard_enrollment(
+        store,
+        matcher or CalibratedMatcher(ModelRegistry.default()),
+        subject_id,
+        embeddings,
+        [_embedding(f) for f in captured] + (embeddings if images_are_live else []),
+        pipeline.embedding_model,
+        actor,
+    )
+    return store.enroll(subject_id, embeddings, pipeline.embedding_model, qualities, actor=actor)
+
+
+def _enrollment_faces(
+    pipeline: FacePipeline,
+    sources: Sequence[ImageSource | RGBImage],
+    max_pixels: int,
+    on_image_done: Callable[[], None] | None,
+    label: str = "image",
+) -> list[Face]:
+    """One face per source through ``pipeline``, each passing the quality gate."""
     faces: list[Face] = []
     for index, source in enumerate(sources):
-        label = str(source) if isinstance(source, Path) else f"image {index + 1}"
+        name = str(source) if isinstance(source, Path) else f"{label} {index + 1}"
         try:
             image = (
                 source
@@ -104,14 +141,12 @@ def enroll_images(
                     f"face fails the quality gate ({', '.join(reasons)})", reasons
                 )
         except FacegateError as exc:
-            exc.args = (f"{label}: {exc}",)
+            exc.args = (f"{name}: {exc}",)
             raise
         faces.append(face)
         if on_image_done is not None:
             on_image_done()
-    embeddings = [_embedding(f) for f in faces]
-    qualities = [f.quality.score if f.quality else 0.0 for f in faces]
-    return store.enroll(subject_id, embeddings, pipeline.embedding_model, qualities, actor=actor)
+    return faces
 
 
 def _embedding(face: Face) -> Embedding:

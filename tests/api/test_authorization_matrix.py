@@ -110,6 +110,14 @@ class Context:
         )
         return issued.visitor_pass.id
 
+    @cached_property
+    def decision_id(self) -> int:
+        """A card decision at the site's gate, recorded on first use."""
+        return self.store.record_decision(
+            SITE, f"device:{self.device_id}", "decision.verify", None, "deny",
+            detail={"gate": "main", "kind": "card", "reason": "unknown_credential"},
+        )  # fmt: skip
+
 
 Body = Callable[[Context], dict[str, Any]]
 
@@ -173,6 +181,12 @@ def _card(_: Context) -> dict[str, Any]:
 
 def _new_staff(_: Context) -> dict[str, Any]:
     return {"username": f"new-{next(_serial)}@{SITE}", "role": "operator"}
+
+
+def _decision(ctx: Context) -> dict[str, Any]:
+    """No body: records the decision before the calls, so they write nothing."""
+    assert ctx.decision_id
+    return {}
 
 
 def _const(value: dict[str, Any]) -> Body:
@@ -251,6 +265,10 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("DELETE", S + "/devices/{device_id}"): Call(ADMIN_ONLY),
     ("GET", S + "/decisions"): Call(READER, query="?limit=10"),
     ("GET", S + "/decisions/log"): Call(READER, query="?limit=10&kind=card"),
+    # Why a decision went as it did: the log's readers only; a device or resident never.
+    ("GET", S + "/decisions/{decision_id}/explanation"): Call(
+        READER, json=_decision, extra={"decision_id": "decision_id"}
+    ),
     ("GET", S + "/decisions.csv"): Call(
         READER, query="?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z"
     ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +26,7 @@ from facegate.api.routes import (
     admin_subjects,
     auth,
     device,
+    explanations,
     gate_schedules,
     health,
     me,
@@ -34,6 +37,7 @@ from facegate.api.same_origin import SameOriginMiddleware
 from facegate.api.state import AppState
 from facegate.core.config import Settings, load_settings
 from facegate.models.registry import ModelRegistry
+from facegate.models.watch import run_watch
 from facegate.store import Store
 
 logger = logging.getLogger(__name__)
@@ -47,10 +51,20 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = store is None
         opened = Store.open(settings) if store is None else store
-        app.state.facegate = AppState(settings, opened, ModelRegistry.default())
+        state = app.state.facegate = AppState(settings, opened, ModelRegistry.default())
+        interval = settings.model_check_interval_s
+        watching = (
+            asyncio.create_task(run_watch(state.model_watch, opened, interval))
+            if interval > 0
+            else None
+        )
         try:
             yield
         finally:
+            if watching is not None:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
             if own:
                 opened.close()
 
@@ -101,6 +115,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(admin_credentials.router)
     app.include_router(admin_frontdesk.router)
     app.include_router(admin_log.router)
+    app.include_router(explanations.router)
     app.include_router(admin_live.router)
     app.include_router(admin_site.router)
     app.include_router(admin_staff.router)

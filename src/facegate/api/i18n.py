@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from facegate.api.words import (
     accounts,
+    enrollment_checks,
     errors,
+    explanations,
     frontdesk,
     kiosk,
     layout,
@@ -17,6 +19,7 @@ from facegate.api.words import (
     me,
     reports,
     residents,
+    security,
 )
 from facegate.store.notices import Language
 
@@ -259,7 +262,9 @@ def _merged(*tables: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
 STRINGS = _merged(
     _BASE,
     accounts.STRINGS,
+    enrollment_checks.STRINGS,
     errors.STRINGS,
+    explanations.STRINGS,
     frontdesk.STRINGS,
     kiosk.STRINGS,
     layout.STRINGS,
@@ -267,6 +272,7 @@ STRINGS = _merged(
     me.STRINGS,
     reports.STRINGS,
     residents.STRINGS,
+    security.STRINGS,
 )
 
 

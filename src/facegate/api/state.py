@@ -1,12 +1,12 @@
 """What one running app holds: the store, the face runtime (registry, a pool of pipelines,
-liveness), challenges, metrics and rate limits."""
+liveness), challenges, metrics and rate limits, the probe detector and the model watch."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from facegate.api.live import LiveFeed
 from facegate.api.metrics import Metrics
@@ -16,9 +16,11 @@ from facegate.errors import RateLimitedError
 from facegate.gate.decider import FaceDecider
 from facegate.gate.liveness import GateLiveness, LivenessCheck
 from facegate.gate.pool import PipelinePool
+from facegate.gate.probe import ProbeDetector
 from facegate.gate.runtime import Runtime, build_runtime
 from facegate.liveness.challenge import ChallengeIssuer
 from facegate.models.registry import ModelRegistry
+from facegate.models.watch import ModelWatch
 from facegate.store import Store
 
 
@@ -34,7 +36,12 @@ class AppState:
     challenges: ChallengeIssuer = field(default_factory=ChallengeIssuer)
     #: The console's live feed of decisions (this process's streams).
     live: LiveFeed = field(default_factory=LiveFeed)
+    #: Devices probing the matcher with near-identical refused faces: this process's
+    #: count only, like the rate limits (several workers each see their share).
+    probes: ProbeDetector = field(default_factory=ProbeDetector)
     runtime: Runtime = field(init=False)
+    #: Re-hashes the runtime registry's model files (the app's lifespan runs it on a timer).
+    model_watch: ModelWatch = field(init=False)
     #: Devices with a face decision under way: one at a time each, so that one device
     #: cannot queue frame after frame in front of every other gate.
     _busy_devices: set[str] = field(default_factory=set)
@@ -55,6 +62,7 @@ class AppState:
         # service here rather than changing decisions; the models themselves load on use.
         self.runtime = build_runtime(self.settings, self.store, base=self.registry)
         self.registry = self.runtime.registry
+        self.model_watch = ModelWatch(self.registry)
 
     @property
     def pipelines(self) -> PipelinePool:
@@ -67,12 +75,13 @@ class AppState:
 
     def decider(self, liveness: LivenessCheck | None = None) -> FaceDecider:
         """The face decider for one request (``liveness``: the route's checks)."""
-        return self.runtime.decider(
+        decider = self.runtime.decider(
             self.store,
             self.settings.max_image_pixels,
             liveness=liveness,
             challenges=self.challenges,
         )
+        return replace(decider, probes=self.probes, models=self.model_watch)
 
     @contextmanager
     def face_turn(self, device_id: str) -> Iterator[None]:

@@ -15,6 +15,7 @@ from facegate.cli.context import get, progress_bar
 from facegate.errors import MissingDependencyError
 from facegate.models.registry import sha256_of
 from facegate.vision.rcnn.config import Backbone, RcnnConfig
+from facegate.vision.rcnn.inspection import inspect_annotations
 from facegate.vision.rcnn.pseudo import DEFAULT_TEACHER, TEACHER_THRESHOLDS, Teacher
 from facegate.vision.rcnn.sources import Source, gather
 
@@ -22,6 +23,8 @@ WEIGHTS_NAME = "weights.pt"
 _TEACHER_CUTS = ", ".join(f"{t.value} {c.min_score}" for t, c in TEACHER_THRESHOLDS.items())
 TRAINING_REPORT = "training.json"
 LOSS_PLOT = "loss.png"
+#: Flagged picture names printed on the console; the report lists all of them.
+_FLAGGED_SHOWN = 5
 
 
 def train_command(
@@ -63,6 +66,13 @@ def train_command(
     max_minutes: Annotated[
         float | None, typer.Option(min=0.1, help="Stop (with a checkpoint) after this long.")
     ] = None,
+    keep_flagged: Annotated[
+        bool,
+        typer.Option(
+            help="Train on labelled pictures where YuNet finds a face with no box (a poisoning "
+            "sign, or a missed annotation); they are left out by default and always reported."
+        ),
+    ] = False,
 ) -> None:
     """Train the Faster R-CNN face detector from scratch; write OUT/weights.pt and a report.
 
@@ -94,8 +104,14 @@ def train_command(
             min_score=pseudo_min_score,
             on_image=lambda: progress.advance(labelling),
         )
-        loading = progress.add_task("images", total=len(training_set.images))
-        samples = preload(training_set.images, lambda: progress.advance(loading))
+        # Pseudo-labels come from YuNet itself: only the site's own annotations are checked.
+        pseudo = [] if training_set.pseudo is None else training_set.pseudo.images
+        labelled = training_set.images[: len(training_set.images) - len(pseudo)]
+        checking = progress.add_task("annotation check", total=len(labelled))
+        inspection = inspect_annotations(labelled, on_image=lambda: progress.advance(checking))
+        images = training_set.images if keep_flagged else [*inspection.kept, *pseudo]
+        loading = progress.add_task("images", total=len(images))
+        samples = preload(images, lambda: progress.advance(loading))
         stepping = progress.add_task("training", total=steps)
 
         def on_step(log: StepLog) -> None:
@@ -130,6 +146,10 @@ def train_command(
         "device": result.device,
         "images": training_set.counts,
         "faces": int(sum(len(s.boxes) for s in samples)),
+        "annotation_check": {
+            **inspection.to_json(),
+            "excluded": 0 if keep_flagged else len(inspection.flagged),
+        },
         "pseudo_labels": None
         if training_set.pseudo is None
         else {**training_set.pseudo.to_json(), "unreadable": training_set.pseudo.unreadable},
@@ -146,7 +166,20 @@ def train_command(
             f"trained {result.steps_done} steps in {result.seconds / 60:.1f} min on {result.device}"
             + (" (stopped at --max-minutes; --resume continues)" if result.stopped_early else "")
             + f"\nwrote {weights}\nsha256 {digest}\nloss curve {out / LOSS_PLOT}"
+            + _flagged_note(inspection.flagged_paths, keep_flagged)
         ),
+    )
+
+
+def _flagged_note(flagged: frozenset[Path], kept: bool) -> str:
+    if not flagged:
+        return ""
+    action = "trained on anyway (--keep-flagged)" if kept else "left out of training"
+    names = ", ".join(sorted(p.name for p in flagged)[:_FLAGGED_SHOWN])
+    more = f" and {len(flagged) - _FLAGGED_SHOWN} more" if len(flagged) > _FLAGGED_SHOWN else ""
+    return (
+        f"\nannotation check: {len(flagged)} picture(s) show a face with no box, {action}: "
+        f"{names}{more} (see {TRAINING_REPORT}: annotation_check)"
     )
 
 

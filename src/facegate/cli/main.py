@@ -24,6 +24,7 @@ from facegate.cli import (
     people,
     recognition,
     retention,
+    security_audit,
     serve,
 )
 from facegate.cli.context import DEFAULT_ACTOR, Context, fail
@@ -85,6 +86,7 @@ admin.register(app)
 liveness.register(app)
 detector.register(app)
 engines.register(app)
+security_audit.register(app)
 
 
 #: Exit code for a failure facegate did not anticipate (a bug); see ``--verbose`` logs.

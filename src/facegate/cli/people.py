@@ -19,7 +19,10 @@ from facegate.store.schema import ID_LENGTH
 subject_app = typer.Typer(
     help="Add, list and delete subjects (residents, visitors).", no_args_is_help=True
 )
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The tamper-evident audit log, and the security audit of the models.",
+    no_args_is_help=True,
+)
 
 SiteOption = Annotated[str, typer.Option("--site", help="Site (community) code.")]
 #: A subject id is this many characters: `subject list` never cuts one.

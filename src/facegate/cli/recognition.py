@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from facegate.cli.context import get, progress_bar
 from facegate.gate import LivenessDemand
+from facegate.gate.matcher import CalibratedMatcher
 from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, Outcome
 from facegate.matching.decide import Decision
 from facegate.recognition import enroll_images, identify_image, verify_image
@@ -45,12 +46,22 @@ def enroll(
     ctx: typer.Context,
     subject_id: Annotated[str, typer.Argument(help="Subject id (needs a recorded consent).")],
     images: Annotated[list[Path], typer.Argument(help="One or more images, one face each.")],
+    live: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--live",
+            help="A photo of the person taken now (repeatable): compared with the images, "
+            "not enrolled; a face that differs (a morph) is refused.",
+        ),
+    ] = None,
 ) -> None:
-    """Enroll face templates from images; all or nothing, raw images are not kept."""
+    """Enroll face templates from images; all or nothing, raw images are not kept. A face
+    that matches another enrolled person, or differs from ``--live``, is refused."""
     context = get(ctx)
     with context.store() as store, progress_bar(context) as progress:
         task = progress.add_task("enrolling", total=len(images))
-        with context.runtime(store).pipelines.borrow() as pipeline:
+        runtime = context.runtime(store)
+        with runtime.pipelines.borrow() as pipeline:
             ids = enroll_images(
                 store,
                 pipeline,
@@ -59,6 +70,8 @@ def enroll(
                 context.actor,
                 context.settings.max_image_pixels,
                 on_image_done=lambda: progress.advance(task),
+                live=live or [],
+                matcher=CalibratedMatcher(runtime.registry),
             )
     context.emit(
         {"subject_id": subject_id, "templates": ids},

@@ -29,6 +29,9 @@ DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_PIPELINE_WORKERS = 2
 #: How long a face waits for a free pipeline before the answer is 503 with Retry-After.
 DEFAULT_PIPELINE_WAIT_SECONDS = 5.0
+#: How often the service re-hashes its model files (R-28): a file swapped while it runs is
+#: found within the hour, for hashing about 40 MB (the packaged models) once an hour.
+DEFAULT_MODEL_CHECK_INTERVAL_S = 3600.0
 
 
 class Environment(StrEnum):
@@ -122,6 +125,13 @@ class Settings(BaseSettings):
         le=60,
         description="how long a face waits for a free pipeline before a 503 with Retry-After",
     )
+    model_check_interval_s: float = Field(
+        default=DEFAULT_MODEL_CHECK_INTERVAL_S,
+        ge=0,
+        description="seconds between re-hashes of the model files the gates use; a mismatch "
+        "records an incident and stops face decisions until a restart; 0 (development only) "
+        "turns it off",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     trusted_proxies: str = Field(
@@ -147,6 +157,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "FACEGATE_ENV=production needs FACEGATE_KEY_FILE or FACEGATE_SITE_KEY: "
                 "a site key is never created implicitly outside development"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unwatched_models_outside_development(self) -> Settings:
+        if self.env is Environment.PRODUCTION and self.model_check_interval_s == 0:
+            raise ValueError(
+                "FACEGATE_MODEL_CHECK_INTERVAL_S=0 is for development only: in production "
+                "the model files are re-hashed while the service runs"
             )
         return self
 

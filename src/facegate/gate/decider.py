@@ -4,7 +4,9 @@ Below both the gate API and the CLI. The rules, in order; the first that refuses
 
 1. a gate device's gate takes faces, else ``try_another`` / ``gate_does_not_accept``, and
    its weekly schedule lets faces in now, else ``deny`` / ``outside_schedule`` (the
-   schedule's check, ``Store.schedules``, reads the time from its ``clock``);
+   schedule's check, ``Store.schedules``, reads the time from its ``clock``); the model
+   files still match their hashes (``models``), else ``deny`` / ``face_unavailable``; the
+   device is not held for probing (``probes``), else ``deny`` / ``probe_suspected``;
 2. a challenge answer's nonce redeems for this device and gate (another device's answer
    is refused without spending it) and its frames pass the active check (order, same
    person, non-planar motion), else ``liveness_failed``; any other presentation shows a
@@ -17,37 +19,57 @@ Below both the gate API and the CLI. The rules, in order; the first that refuses
    ``open`` / ``ok``, else ``deny`` / ``not_recognized``. During a move to a new engine,
    someone without templates of the current engine is matched with an older engine's
    (its embedding computed only then), and the answer asks them to enroll again.
+   A gate device's matched face is shown to ``probes``: the refused face that makes the
+   device's count of near-identical refusals reach the limit is answered
+   ``probe_suspected``, records a ``probing`` incident and holds the device.
 
 A ``liveness_failed`` answer names the check that refused the face (:class:`FailedCheck`:
 ``passive``, ``active`` or ``challenge``), for the kiosk's words.
 
 Every decision writes exactly one ``decision.identify`` or ``decision.verify`` audit event
 (gate and device if any, reason, the failed check, liveness outcome, quality reasons,
-operating point), never a score or a template, and neither does the :class:`FaceDecision`
-it returns.
+operating point, model, and for an auditor's explanation the margin band and the matched
+template's id: ``gate.explanation``), never a score or a template, and neither does the
+:class:`FaceDecision` it returns.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from facegate.core.config import Engine
-from facegate.errors import ConsentRequiredError, FaceError, InvalidRecordError, NotFoundError
+from facegate.errors import (
+    ConsentRequiredError,
+    FaceError,
+    InvalidRecordError,
+    NotFoundError,
+    StoreError,
+)
+from facegate.gate.explanation import (
+    decision_threshold,
+    explain_identify,
+    explain_verify,
+    note_match,
+)
 from facegate.gate.frames import decode_frame
 from facegate.gate.legacy import LegacyPipelines
 from facegate.gate.liveness import LivenessCheck
 from facegate.gate.matcher import Matcher
 from facegate.gate.outcome import ClaimStatus, FaceDecision, FaceReason, FailedCheck
 from facegate.gate.pool import PipelinePool
+from facegate.gate.probe import PROBE_CALIBRATED_MODELS, ProbeDetector, ProbeVerdict
 from facegate.gate.request import FacePresentation, FaceRequest, LivenessDemand
 from facegate.liveness.challenge import ChallengeError, ChallengeIssuer, ChallengeTicket
 from facegate.matching import Decision
 from facegate.store import Store
 from facegate.store.audit import DetailValue
-from facegate.store.records import GateOutcome
+from facegate.store.decision_log import MARGIN_KEY, MODEL_KEY
+from facegate.store.records import GateOutcome, IncidentKind
 from facegate.store.site_reads import has_templates
 from facegate.vision.engines import embedding_model
 from facegate.vision.image import RGBImage
@@ -61,6 +83,15 @@ SAME_FACE_IOU = 0.5
 #: What the decision's kind is in the audit detail (credential decisions name theirs).
 FACE_KIND = "face"
 
+logger = logging.getLogger(__name__)
+
+
+class ModelIntegrity(Protocol):
+    """Whether the model files still match (``facegate.models.watch.ModelWatch``)."""
+
+    @property
+    def intact(self) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class FaceDecider:
@@ -73,6 +104,8 @@ class FaceDecider:
         matcher: thresholds and 1:1 / 1:N decisions at an operating point.
         max_pixels: the decoded size an image may have (bombs are refused).
         challenges: issues and redeems active challenges; gate devices only.
+        probes: watches gate devices' refused faces for probing; None: not watched.
+        models: whether the model files still match; None: not watched.
     """
 
     store: Store
@@ -82,6 +115,8 @@ class FaceDecider:
     max_pixels: int
     challenges: ChallengeIssuer | None = None
     legacy: LegacyPipelines | None = None
+    probes: ProbeDetector | None = None
+    models: ModelIntegrity | None = None
 
     def decide(self, presented: FacePresentation, request: FaceRequest) -> FaceDecision:
         """Apply the rules (module docstring) to ``presented``; audited once.
@@ -98,6 +133,8 @@ class FaceDecider:
         claimed = self._claimed_subject(request)
         detail: dict[str, DetailValue] = {**request.where(), "kind": FACE_KIND}
         failed_quality: tuple[QualityReason, ...] = ()
+        #: The matched face's embedding, shown to ``probes`` with the outcome.
+        matched: NDArray[np.float32] | None = None
 
         def answer(
             outcome: GateOutcome,
@@ -110,8 +147,12 @@ class FaceDecider:
             gallery_subjects: int | None = None,
             legacy: Engine | None = None,
         ) -> FaceDecision:
+            if matched is not None and self._probe_tripped(request, matched, outcome, model):
+                detail["probe"] = "tripped"
+                outcome, reason = GateOutcome.DENY, FaceReason.PROBE_SUSPECTED
             if legacy is not None:
                 detail["engine"] = legacy.value
+                detail.pop(MARGIN_KEY, None)  # the current engine's band, not the one that opened
             if failed is not None:
                 detail["check"] = failed.value
             event = self.store.record_decision(
@@ -143,6 +184,15 @@ class FaceDecider:
             request.site_code, request.gate.code, FACE_KIND
         ):
             return answer(GateOutcome.DENY, FaceReason.OUTSIDE_SCHEDULE)
+        if self.models is not None and not self.models.intact:
+            return answer(GateOutcome.DENY, FaceReason.FACE_UNAVAILABLE)
+        if (
+            self.probes is not None
+            and request.device_id is not None
+            and self.probes.held(request.device_id)
+        ):
+            detail["probe"] = "held"
+            return answer(GateOutcome.DENY, FaceReason.PROBE_SUSPECTED)
         point = request.operating_point
         if presented.challenge is not None:
             detail["challenge"] = "answered"
@@ -196,13 +246,18 @@ class FaceDecider:
             return answer(GateOutcome.TRY_ANOTHER, FaceReason.CHALLENGE_REQUIRED, challenge=ticket)
         if face.embedding is None:
             raise ValueError("the pipeline has no embedding stage")
+        matched = face.embedding
         detail["operating_point"] = point.value
+        detail[MODEL_KEY] = model
         if request.claimed_subject is None:
             gallery = self.store.load_gallery(
                 request.site_code, model, actor=request.actor, purpose=request.purpose
             )
             found = self.matcher.identify(face.embedding, gallery, model, point)
             size = len(gallery.subject_ids)
+            threshold = decision_threshold(self.matcher, model, point, gallery)
+            explained = explain_identify(face.embedding, gallery, threshold, found)
+            note_match(detail, self.store, model, found, explained)
             if found is not None:
                 return answer(GateOutcome.OPEN, FaceReason.OK, opened=found, gallery_subjects=size)
             older = self._identify_legacy(request, frame, face.box, gallery.subject_ids)
@@ -216,6 +271,11 @@ class FaceDecider:
         claim, templates = self._claim(request, claimed, model)
         if claimed is not None and claim is ClaimStatus.MATCHABLE:
             decided = self.matcher.verify(face.embedding, templates, model, point)
+            explained = explain_verify(
+                face.embedding, templates, self.matcher.threshold(model, point)
+            )
+            opened = claimed if decided is Decision.MATCH else None
+            note_match(detail, self.store, model, opened, explained)
             if decided is Decision.MATCH:
                 return answer(GateOutcome.OPEN, FaceReason.OK, opened=claimed, claim=claim)
         elif claimed is not None and claim is ClaimStatus.NO_TEMPLATE:
@@ -229,6 +289,35 @@ class FaceDecider:
                     legacy=old_engine,
                 )
         return answer(GateOutcome.DENY, FaceReason.NOT_RECOGNIZED, claim=claim)
+
+    def _probe_tripped(
+        self,
+        request: FaceRequest,
+        embedding: NDArray[np.float32],
+        outcome: GateOutcome,
+        model: str,
+    ) -> bool:
+        """Show a gate device's matched face to ``probes`` (embeddings of a model its limits
+        were measured for); on the trip, record the ``probing`` incident (a failure to
+        record it is logged: the hold stands)."""
+        if self.probes is None or request.device_id is None or model not in PROBE_CALIBRATED_MODELS:
+            return False
+        verdict: ProbeVerdict = self.probes.observe(
+            request.device_id, embedding, refused=outcome is not GateOutcome.OPEN
+        )
+        if not verdict.tripped:
+            return False
+        limits = self.probes.limits
+        try:
+            self.store.incidents.record(
+                IncidentKind.PROBING,
+                f"device {request.device_id} sent {verdict.near_count} near-identical refused "
+                f"faces within {limits.window_s:g} s; its faces are held for {limits.hold_s:g} s",
+                request.site_code,
+            )
+        except StoreError:
+            logger.exception("could not record a probing incident")
+        return True
 
     def _legacy_face(self, engine: Engine, frame: RGBImage, checked: Box) -> Face | None:
         """The face that passed quality and liveness (``checked``, the current engine's

@@ -26,6 +26,12 @@ class FaceReason(StrEnum):
     GATE_DOES_NOT_ACCEPT = "gate_does_not_accept"
     #: The gate's weekly schedule does not let faces in now (``store.schedules``).
     OUTSIDE_SCHEDULE = "outside_schedule"
+    #: The device sent many near-identical refused faces: its faces are held a while
+    #: (``facegate.gate.probe``); no more is said, so a probe learns nothing from it.
+    PROBE_SUSPECTED = "probe_suspected"
+    #: A model file changed while the service ran (``facegate.models.watch``): faces are
+    #: refused until a restart with good files.
+    FACE_UNAVAILABLE = "face_unavailable"
 
 
 class FailedCheck(StrEnum):

@@ -86,6 +86,9 @@ class AuditAction(StrEnum):
     #: reconcile found them without a key (``detail.reason`` says which).
     TEMPLATES_ERASED = "templates.erased"
     TEMPLATE_ENROLLED = "template.enrolled"
+    #: An enrollment refused by the enrollment guard (``gate.enrollment_guard``): ``detail``
+    #: names the check, never the person matched or a score.
+    ENROLLMENT_REFUSED = "enrollment.refused"
     TEMPLATES_READ = "templates.read"
     SUBJECT_DELETED = "subject.deleted"
     DECISION_VERIFY = "decision.verify"

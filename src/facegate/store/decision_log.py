@@ -4,6 +4,12 @@ person's names put back, filtered and paged, and remote door openings.
 The audit log holds ids only (never names); the names are joined in here, at read time,
 from the rows that still exist: a deleted resident reads as deleted, a non-match as
 unknown. Nothing here reads or returns a score.
+
+An auditor's explanation of one face decision (:func:`decision_explanation`) reads what the
+decider recorded (quality and liveness reasons, the matched template's id, the margin band,
+operating point and model) and puts back the template's enrollment time while the template
+exists: erasing the person (R-23) deletes the template row, and the explanation then says
+so, naming no one.
 """
 
 from __future__ import annotations
@@ -20,9 +26,19 @@ from sqlalchemy.orm import Session
 from facegate.errors import InvalidRecordError
 from facegate.store.audit import DECISION_ACTIONS, AuditAction, DetailValue
 from facegate.store.gates import gate_by_code
-from facegate.store.queries import site_by_code
+from facegate.store.queries import site_by_code, usable_consent
 from facegate.store.records import GateOutcome
-from facegate.store.schema import AdminAccount, AuditEvent, Gate, GateDevice, Subject
+from facegate.store.retention import subject_current
+from facegate.store.schema import (
+    AdminAccount,
+    AuditEvent,
+    Consent,
+    Gate,
+    GateDevice,
+    Subject,
+    Template,
+    utcnow,
+)
 from facegate.store.service import Store
 
 #: The most rows one page of the log holds.
@@ -135,6 +151,107 @@ def logged_decision(store: Store, site_code: str, event_id: int) -> LoggedDecisi
         if event is None or event.site_id != site.id or event.action not in _DECISION_VALUES:
             return None
         return _named(session, [event])[0]
+
+
+#: Detail keys the face decider writes for an explanation (``gate.explanation``).
+TEMPLATE_KEY = "template_id"
+MARGIN_KEY = "margin_band"
+MODEL_KEY = "model"
+
+
+class TemplateState(StrEnum):
+    """What the explanation can say about the template that matched."""
+
+    #: The template still exists: its enrollment time is shown.
+    ENROLLED = "enrolled"
+    #: It was erased since (deletion, withdrawal, expiry): nothing of it is left.
+    ERASED = "erased"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionExplanation:
+    """Why one decision went the way it did, for an auditor. Never a score or template.
+
+    ``template_id`` and ``enrolled_at`` are None when no template matched (or the decision
+    predates explanations); ``enrolled_at`` is also None once the template is erased.
+    """
+
+    id: int
+    at: datetime
+    kind: str | None
+    outcome: str | None
+    reason: str | None
+    check: str | None
+    liveness: str | None
+    quality_reasons: tuple[str, ...]
+    template_id: str | None
+    template_state: TemplateState | None
+    enrolled_at: datetime | None
+    margin_band: str | None
+    operating_point: str | None
+    model: str | None
+    #: An older engine opened it (the person was asked to enroll again).
+    engine: str | None
+
+
+def decision_explanation(store: Store, site_code: str, event_id: int) -> DecisionExplanation | None:
+    """The explanation of the site's decision ``event_id``; None if it is not one of the
+    site's decisions (``NotFoundError`` for an unknown site)."""
+    with store.reading() as session:
+        site = site_by_code(session, site_code)
+        event = session.get(AuditEvent, event_id)
+        if event is None or event.site_id != site.id or event.action not in _DECISION_VALUES:
+            return None
+        detail = json.loads(event.detail)
+        template_id = _text(detail.get(TEMPLATE_KEY))
+        enrolled_at = None
+        state = None
+        if template_id is not None:
+            enrolled_at = session.scalar(
+                select(Template.created_at).where(Template.id == template_id)
+            )
+            state = TemplateState.ERASED if enrolled_at is None else TemplateState.ENROLLED
+        quality = _text(detail.get("quality_reasons"))
+        return DecisionExplanation(
+            id=event.id,
+            at=event.at,
+            kind=_text(detail.get("kind")),
+            outcome=_text(detail.get("outcome")),
+            reason=_text(detail.get("reason")),
+            check=_text(detail.get("check")),
+            liveness=_text(detail.get("liveness")),
+            quality_reasons=tuple(quality.split(",")) if quality else (),
+            template_id=template_id,
+            template_state=state,
+            enrolled_at=enrolled_at,
+            margin_band=_text(detail.get(MARGIN_KEY)),
+            operating_point=_text(detail.get("operating_point")),
+            model=_text(detail.get(MODEL_KEY)),
+            engine=_text(detail.get("engine")),
+        )
+
+
+def matched_template_id(
+    store: Store, subject_id: str, model: str, index: int, count: int
+) -> str | None:
+    """The id of the subject's ``index``-th usable template of ``model``, in the order the
+    store matches them (created, then id), if they still have exactly ``count`` (else one
+    was added or erased since the match, and the template is not named: None)."""
+    now = utcnow()
+    with store.reading() as session:
+        ids = session.scalars(
+            select(Template.id)
+            .join(Subject, Subject.id == Template.subject_id)
+            .join(Consent, Consent.id == Template.consent_id)
+            .where(
+                Subject.id == subject_id,
+                subject_current(now),
+                usable_consent(now),
+                Template.model_name == model,
+            )
+            .order_by(Template.created_at, Template.id)
+        ).all()
+    return ids[index] if len(ids) == count and 0 <= index < count else None
 
 
 class RemoteReason(StrEnum):

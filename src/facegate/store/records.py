@@ -89,6 +89,8 @@ class IncidentKind(StrEnum):
     MODEL_INTEGRITY = "model_integrity"
     TEMPLATE_INTEGRITY = "template_integrity"
     KEY_MISMATCH = "key_mismatch"
+    #: One gate device sent many near-identical refused faces: a decision-only attack.
+    PROBING = "probing"
 
 
 class Purpose(StrEnum):

@@ -14,6 +14,7 @@ from facegate.api.schemas.credentials import CardIn, CredentialOut, IssuedCodeOu
 from facegate.api.schemas.subjects import EnrollmentOut
 from facegate.errors import NotFoundError
 from facegate.gate.frames import decode_frame
+from facegate.gate.matcher import CalibratedMatcher
 from facegate.recognition import enroll_images
 from facegate.store.accounts import SIGNIN_CODE_TTL
 from facegate.store.schema import utcnow
@@ -81,15 +82,23 @@ def enroll(
     images: Annotated[list[UploadFile], File(description="one face per image, JPEG or PNG")],
     state: State,
     desk: SiteDesk,
+    live: Annotated[
+        UploadFile | None,
+        File(description="the desk camera's photo of the person, compared and not enrolled"),
+    ] = None,
 ) -> EnrollmentOut:
     """Role: front desk (or administrator). One template per image, all or none;
     needs the subject's consent. Images are decoded within the pixel limit and then
-    dropped: nothing stores an image. Faces count against the staff member's face limit."""
+    dropped: nothing stores an image. Faces count against the staff member's face limit.
+    ``live``, the desk camera's photo, is compared with the images (a morph differs from
+    its enroller's live face) and refused faces answer ``enrollment_refused``."""
     data = read_images(images, state.settings.max_upload_bytes)
-    state.hit(STAFF_FACES, actor_of(desk), len(data))
+    live_data = read_images([live], state.settings.max_upload_bytes) if live else []
+    state.hit(STAFF_FACES, actor_of(desk), len(data) + len(live_data))
     # Consent first: face data of a subject without it must not even be computed.
     state.store.check_enrollment_allowed(subject.id)
     frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in data]
+    live_frames = [decode_frame(blob, state.settings.max_image_pixels) for blob in live_data]
     with state.pipelines.borrow() as pipeline:
         ids = enroll_images(
             state.store,
@@ -98,5 +107,7 @@ def enroll(
             frames,
             actor_of(desk),
             max_pixels=state.settings.max_image_pixels,
+            live=live_frames,
+            matcher=CalibratedMatcher(state.registry),
         )
     return EnrollmentOut(subject_id=subject.id, enrolled=len(ids))

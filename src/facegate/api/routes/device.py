@@ -24,6 +24,7 @@ from facegate.errors import InvalidRecordError, PermissionDeniedError, PolicyErr
 from facegate.gate import FacePresentation, FaceRequest
 from facegate.gate.frames import decode_frame
 from facegate.gate.liveness import LivenessCheck
+from facegate.gate.matcher import CalibratedMatcher
 from facegate.gate.request import device_actor
 from facegate.liveness.active import MAX_FRAMES
 from facegate.recognition import enroll_images
@@ -191,6 +192,8 @@ def enroll_at_kiosk(
             frames,
             device_actor(device),
             state.settings.max_image_pixels,
+            images_are_live=True,
+            matcher=CalibratedMatcher(state.registry),
         )
     return KioskEnrollmentOut(enrolled=len(ids), subject_id=subject_id)
 

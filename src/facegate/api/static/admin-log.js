@@ -223,6 +223,8 @@
     reason.textContent = word("log_reason_", d.reason)
       + (d.check ? " · " + word("log_check_", d.check) : "");
     if (d.why) reason.append(" · " + word("log_why_", d.why));
+    reason.append(" ", button(t("xp_why"), (event) =>
+      act(event.currentTarget, $("log-message"), () => explain(d.id)), "secondary log-why"));
     const outcome = document.createElement("span");
     outcome.className = "log-outcome log-" + (d.outcome || "none");
     outcome.textContent = word("log_outcome_", d.outcome);
@@ -233,6 +235,40 @@
     tr.dataset.kind = d.kind || "";
     return tr;
   }
+
+  // Why one decision went the way it did: the explanation's codes in words, never a score.
+
+  async function explain(id) {
+    const x = await api("GET", base() + "/decisions/" + encodeURIComponent(id) + "/explanation");
+    const dl = $("why-list");
+    dl.replaceChildren();
+    const add = (key, text) => {
+      const dt = document.createElement("dt");
+      dt.textContent = t(key);
+      const dd = document.createElement("dd");
+      dd.textContent = text;
+      dl.append(dt, dd);
+    };
+    add("xp_outcome", word("log_outcome_", x.outcome));
+    add("xp_kind", word("log_kind_", x.kind));
+    add("xp_reason", word("log_reason_", x.reason)
+      + (x.check ? " · " + word("log_check_", x.check) : ""));
+    if (x.quality_reasons.length) {
+      add("xp_quality", list(x.quality_reasons.map((c) => word("xp_quality_", c))));
+    }
+    if (x.liveness) add("xp_liveness", word("xp_liveness_", x.liveness));
+    if (x.margin_band) add("xp_margin", word("xp_band_", x.margin_band));
+    if (x.template) {
+      add("xp_template", "…" + x.template.id_suffix + " · " + (x.template.state === "erased"
+        ? t("xp_template_erased") : t("xp_enrolled_at") + " " + when(x.template.enrolled_at)));
+    }
+    if (x.operating_point) add("xp_point", word("xp_point_", x.operating_point));
+    if (x.model) add("xp_model", x.model);
+    if (x.engine) add("xp_engine", x.engine);
+    $("why-dialog").showModal();
+  }
+
+  $("why-close").addEventListener("click", () => $("why-dialog").close());
 
   function showRange(shown) {
     $("log-range").textContent = total === 0 ? t("log_empty")
