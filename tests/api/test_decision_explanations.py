@@ -207,6 +207,13 @@ def test_devices_and_residents_never_get_a_score_or_a_template(
         assert response.status_code == 200, f"{name}: {response.text}"
         assert _leaks(response.json()) == [], name
     assert answers["open"].json()["outcome"] == "open"
+    # The explanation's fields are the auditor's: the person's own export leaves them out.
+    exported = answers["me/export"].json()["audit_events"]
+    decisions = [e for e in exported if str(e["action"]).startswith("decision.")]
+    assert decisions
+    for event in decisions:
+        assert "margin_band" not in event["detail"]
+        assert "template_id" not in event["detail"]
     for decision in (answers["open"], answers["claimed"]):
         for headers in (bearer(setup.device_key), resident):
             denied = client.get(_url(decision.json()["decision_id"]), headers=headers)

@@ -76,7 +76,7 @@ def test_a_photo_of_another_enrolled_person_is_refused_without_naming_them(
     assert "Wang" not in str(body)
     assert store.get_subject(other.id).template_count == 0
     assert _refusals(store, other.id) == [
-        {"check": GuardCheck.MATCHES_ENROLLED_OTHER.value, "images": 1, "live": 0}
+        {"refused_by": GuardCheck.MATCHES_ENROLLED_OTHER.value, "images": 1, "live": 0}
     ]
     assert f"err_policy_refused_{REFUSED_REASON}" in STRINGS
 
@@ -135,7 +135,7 @@ def test_a_morph_with_an_enrolled_person_is_refused(
     assert status == 409, body
     assert body["error"]["reason"] == REFUSED_REASON  # type: ignore[index]
     assert store.get_subject(enroller.id).template_count == 0
-    assert _refusals(store, enroller.id)[0]["check"] == GuardCheck.MATCHES_ENROLLED_OTHER.value
+    assert _refusals(store, enroller.id)[0]["refused_by"] == GuardCheck.MATCHES_ENROLLED_OTHER.value
 
 
 @pytest.mark.shared_data
@@ -153,7 +153,7 @@ def test_a_morph_differs_from_its_enrollers_live_capture(
     assert status == 409, body
     assert body["error"]["reason"] == REFUSED_REASON  # type: ignore[index]
     assert _refusals(store, enroller.id) == [
-        {"check": GuardCheck.DIFFERS_FROM_LIVE_CAPTURE.value, "images": 1, "live": 1}
+        {"refused_by": GuardCheck.DIFFERS_FROM_LIVE_CAPTURE.value, "images": 1, "live": 1}
     ]
     # The same person's bona fide photo against the same live capture passes.
     assert _enroll(client, desk, enroller.id, bona_fide, live)[0] == 201

@@ -28,7 +28,6 @@ from facegate.api.ratelimit import DEVICE_FACES
 from facegate.audit.data import AuditData, AuditSample
 from facegate.audit.schema import AttackResult, DefenceResult
 from facegate.audit.stats import Rate, rate
-from facegate.gate.matcher import CalibratedMatcher
 from facegate.gate.probe import DEFAULT_PROBE_LIMITS, ProbeDetector
 from facegate.matching.score import score
 from facegate.vision.sface import SFACE_CHIP_SIZE
@@ -265,9 +264,7 @@ def audit_brute_force(
     attempts = np.asarray([s.embedding for _, faces in strangers for s in faces], np.float64)
     best = np.max(score(attempts, gallery), axis=1)
     opened = rate(list(best >= data.threshold))
-    threshold_1n = CalibratedMatcher(data.registry).identification_threshold(
-        data.model, data.point, _Gallery.of(gallery)
-    )
+    threshold_1n = data.gallery_threshold(len(gallery))
     opened_1n = rate(list(best >= threshold_1n))
     per_minute = DEVICE_FACES.events * 60 / DEVICE_FACES.per_seconds
     at_door = int(minutes_at_door * per_minute)
@@ -301,21 +298,3 @@ def audit_brute_force(
             },
         },
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Gallery:
-    """One template per enrolled person, as the matcher sees a gallery."""
-
-    subject_ids: tuple[str, ...]
-    embeddings: NDArray[np.float32]
-    owners: NDArray[np.int64]
-
-    @classmethod
-    def of(cls, embeddings: NDArray[np.floating]) -> _Gallery:
-        count = len(embeddings)
-        return cls(
-            tuple(f"p{k}" for k in range(count)),
-            np.asarray(embeddings, np.float32),
-            np.arange(count, dtype=np.int64),
-        )

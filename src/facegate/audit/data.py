@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from facegate.bench.datasets import read_labelled_folder
 from facegate.errors import FacegateError
+from facegate.gate.matcher import CalibratedMatcher
 from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, operating_point
 from facegate.models.registry import ModelRegistry
 from facegate.vision.image import RGBImage, load_image
@@ -49,6 +50,15 @@ class AuditSample:
         return self.face.chip
 
 
+@dataclass(frozen=True, slots=True)
+class _SizedGallery:
+    """What the matcher reads of a gallery for its 1:N threshold (only the size counts)."""
+
+    subject_ids: tuple[str, ...]
+    embeddings: NDArray[np.float32]
+    owners: NDArray[np.int64]
+
+
 @dataclass(slots=True)
 class AuditData:
     samples: list[AuditSample]
@@ -76,6 +86,18 @@ class AuditData:
     def score(self, a: NDArray[np.floating], b: NDArray[np.floating]) -> float:
         """The project's one score, ``1 − euclidean distance`` of unit embeddings."""
         return float(1.0 - np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+
+    def gallery_threshold(self, templates: int) -> float:
+        """The gate's 1:N threshold for a gallery of ``templates`` (``CalibratedMatcher``:
+        at least the 1:1 point, rising with the gallery)."""
+        gallery = _SizedGallery(
+            tuple(f"p{k}" for k in range(templates)),
+            np.zeros((templates, 1), np.float32),
+            np.arange(templates, dtype=np.int64),
+        )
+        return CalibratedMatcher(self.registry).identification_threshold(
+            self.model, self.point, gallery
+        )
 
     def embed_chip(self, chip: NDArray[np.uint8]) -> NDArray[np.float32]:
         """The shipped engine's unit embedding of an aligned 112 px RGB chip (OpenCV's

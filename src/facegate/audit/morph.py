@@ -194,6 +194,8 @@ def audit_morphs(data: AuditData, *, max_morphs: int, seed: int = 0) -> AttackRe
     genuine_cal = genuine_scores(data, calibration)
     measured = calibrate_dmad(genuine_cal, door) if len(genuine_cal) else door
     shipped = dmad_threshold_for(data.model, door)
+    # The guard's match check decides at the gallery's 1:N threshold (report people enrolled).
+    guard = data.gallery_threshold(len(report))
     morphs = build_morphs(data, look_alike_pairs(data, report)[:max_morphs])
 
     both, refused_match, refused_dmad = [], [], []
@@ -215,7 +217,7 @@ def audit_morphs(data: AuditData, *, max_morphs: int, seed: int = 0) -> AttackRe
         to_enroller.append(score_a)
         to_accomplice.append(score_b)
         both.append(score_a >= door and score_b >= door)
-        refused_match.append(data.score(face.embedding, b[ENROLLED].embedding) >= door)
+        refused_match.append(data.score(face.embedding, b[ENROLLED].embedding) >= guard)
         refused_dmad.append(data.score(face.embedding, a[ENROLL_LIVE].embedding) < shipped)
 
     n = len(both)
@@ -227,7 +229,7 @@ def audit_morphs(data: AuditData, *, max_morphs: int, seed: int = 0) -> AttackRe
     enrollable = len(morphs) - not_enrollable
     morph_refused = Rate(sum(refused_dmad), enrollable)
     match_refused = Rate(sum(refused_match), enrollable)
-    bona_fide_refused = _bona_fide_match_refusals(data, report)
+    bona_fide_refused = _bona_fide_match_refusals(data, report, guard)
     split = {
         "calibration_people": len(calibration),
         "report_people": len(report),
@@ -252,11 +254,10 @@ def audit_morphs(data: AuditData, *, max_morphs: int, seed: int = 0) -> AttackRe
                 REFUSE_MATCH,
                 after_match,
                 (
-                    "a bona fide enrollment that matches another enrolled person at the door's "
-                    f"operating point is refused: {bona_fide_refused.successes} of "
-                    f"{bona_fide_refused.n} report-half people matched another's enrolled "
-                    "photo at the 1:1 threshold the guard uses (a verify door opens at it); "
-                    "only protects when the accomplice is already enrolled"
+                    "a bona fide enrollment identified as another enrolled person (the "
+                    f"gallery's 1:N threshold, {guard:.3f} for {len(report)} people) is "
+                    f"refused: {bona_fide_refused.successes} of {bona_fide_refused.n} "
+                    "report-half people; only protects when the accomplice is already enrolled"
                 ),
                 exercised=enrollable > 0,
                 cost_fnmr=bona_fide_refused.value,
@@ -317,8 +318,8 @@ def _enrollable(data: AuditData, image: RGBImage) -> Face | None:
     return face
 
 
-def _bona_fide_match_refusals(data: AuditData, people: list[str]) -> Rate:
-    """Genuine enrollments (photo 0) that reach the door's threshold against another
+def _bona_fide_match_refusals(data: AuditData, people: list[str], threshold: float) -> Rate:
+    """Genuine enrollments (photo 0) that reach ``threshold`` (the guard's) against another
     person's enrolled photo (photo 3): the cost of refusing matches to enrolled others."""
     if len(people) < 2:
         return Rate(0, len(people))
@@ -327,7 +328,7 @@ def _bona_fide_match_refusals(data: AuditData, people: list[str]) -> Rate:
     enrolled = np.stack([groups[p][ENROLLED].embedding for p in people]).astype(np.float64)
     scores = 1.0 - np.linalg.norm(probes[:, None, :] - enrolled[None, :, :], axis=2)
     np.fill_diagonal(scores, -np.inf)
-    return Rate(int(np.sum(scores.max(axis=1) >= data.threshold)), len(people))
+    return Rate(int(np.sum(scores.max(axis=1) >= threshold)), len(people))
 
 
 def _mean(values: list[float] | NDArray[np.float64]) -> float | None:

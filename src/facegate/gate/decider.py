@@ -68,7 +68,7 @@ from facegate.liveness.challenge import ChallengeError, ChallengeIssuer, Challen
 from facegate.matching import Decision
 from facegate.store import Store
 from facegate.store.audit import DetailValue
-from facegate.store.decision_log import MARGIN_KEY, MODEL_KEY
+from facegate.store.detail_keys import MARGIN_KEY, MODEL_KEY
 from facegate.store.records import GateOutcome, IncidentKind
 from facegate.store.site_reads import has_templates
 from facegate.vision.engines import embedding_model

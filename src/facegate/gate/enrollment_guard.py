@@ -5,11 +5,11 @@ item 2). Every enrollment (front desk, kiosk, CLI, demo) passes through
 :func:`facegate.recognition.enroll_images`, which calls :func:`guard_enrollment` before the
 store writes anything. Two checks:
 
-1. **Matches an enrolled other person.** Each new face is compared with the site's gallery
-   without the enrolling subject's own templates, at the door's operating point's 1:1
-   threshold (the lower one: a verify door opens at it, and 1:N is at least as strict). A
-   match is refused: the morph of A and B when B is enrolled, or simply somebody enrolling
-   under another's record.
+1. **Matches an enrolled other person.** Each new face is identified against the site's
+   gallery without the enrolling subject's own templates, as the gate's 1:N decision would
+   (the threshold rises with the gallery, so about 1% of genuine newcomers are refused
+   whatever the community's size; see :func:`matches_other`). A match is refused: the morph
+   of A and B when B is enrolled, or simply somebody enrolling under another's record.
 2. **Differential morph detection (D-MAD).** Each enrolled photo is compared with the live
    capture of the person at enrollment (the desk camera, the kiosk's frames) at a threshold
    stricter than the door's: a morph scores lower against its enroller's live face than a
@@ -37,6 +37,7 @@ from facegate.gate.matcher import Matcher
 from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, score
 from facegate.store import Store
 from facegate.store.audit import AuditAction
+from facegate.store.detail_keys import REFUSED_BY_KEY
 from facegate.store.records import Gallery
 from facegate.vision.sface import SFACE
 
@@ -82,17 +83,22 @@ def matches_other(
     model: str,
     point: OperatingPoint = DEFAULT_OPERATING_POINT,
 ) -> bool:
-    """Whether any of ``embeddings`` ``(k, 128)`` reaches another subject's template of
-    ``gallery`` (the subject's own templates left out) at ``point``'s 1:1 threshold.
+    """Whether any of ``embeddings`` ``(k, 128)`` is identified as another subject of
+    ``gallery`` (the subject's own templates left out) at ``point``, as the gate's 1:N
+    decision would.
 
-    1:1, not the gallery's 1:N threshold: a verify door (card plus face) opens at the 1:1
-    one, so a morph that stays under 1:N would still open it for the accomplice.
+    1:N, not 1:1: each of a newcomer's comparisons with a stranger matches at 1:1 with the
+    point's FMR (1e-4), so across a community's thousands of templates a 1:1 check would
+    refuse a large share of genuine newcomers (about 45% at 6,000 templates). The 1:N
+    threshold rises with the gallery so that a stranger matches anybody at most at the
+    matcher's FPIR (1%). What it gives up: a morph under the 1:N threshold that still
+    reaches the accomplice at 1:1 could open a verify door (card plus face) for the
+    accomplice holding the enroller's card; D-MAD is the check for that.
     """
     others = gallery.excluding([subject_id])
     if not len(others):
         return False
-    threshold = matcher.threshold(model, point)
-    return bool((score(np.asarray(embeddings), others.embeddings) >= threshold).any())
+    return any(matcher.identify(e, others, model, point) is not None for e in embeddings)
 
 
 def differs_from_live(
@@ -144,7 +150,7 @@ def guard_enrollment(
             AuditAction.ENROLLMENT_REFUSED,
             site_id=site.id,
             subject_id=subject_id,
-            detail={"check": refused.value, "images": len(photos), "live": len(captured)},
+            detail={REFUSED_BY_KEY: refused.value, "images": len(photos), "live": len(captured)},
         )
     raise PolicyError(
         "this face cannot be enrolled for this person: ask the front desk", reason=REFUSED_REASON

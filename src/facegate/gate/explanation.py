@@ -21,7 +21,8 @@ from facegate.matching.score import score
 from facegate.matching.search import GalleryLike
 from facegate.store import Store
 from facegate.store.audit import DetailValue
-from facegate.store.decision_log import MARGIN_KEY, TEMPLATE_KEY, matched_template_id
+from facegate.store.decision_log import matched_template_id
+from facegate.store.detail_keys import MARGIN_KEY, TEMPLATE_KEY
 
 #: Half-width of the "near" bands around the threshold, in score units (1 − euclidean
 #: distance of unit embeddings). About one decade of FMR: the registry's calibrated

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from facegate.errors import InvalidRecordError
 from facegate.store.audit import DECISION_ACTIONS, AuditAction, DetailValue
+from facegate.store.detail_keys import MARGIN_KEY, MODEL_KEY, TEMPLATE_KEY
 from facegate.store.gates import gate_by_code
 from facegate.store.queries import site_by_code, usable_consent
 from facegate.store.records import GateOutcome
@@ -151,12 +152,6 @@ def logged_decision(store: Store, site_code: str, event_id: int) -> LoggedDecisi
         if event is None or event.site_id != site.id or event.action not in _DECISION_VALUES:
             return None
         return _named(session, [event])[0]
-
-
-#: Detail keys the face decider writes for an explanation (``gate.explanation``).
-TEMPLATE_KEY = "template_id"
-MARGIN_KEY = "margin_band"
-MODEL_KEY = "model"
 
 
 class TemplateState(StrEnum):

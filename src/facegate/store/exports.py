@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from facegate.errors import NotFoundError
 from facegate.store.audit import AuditAction, events_for_subject
 from facegate.store.checks import check_id, check_text
+from facegate.store.detail_keys import AUDITOR_ONLY_DETAIL
 from facegate.store.module import StoreModule
 from facegate.store.queries import is_minor
 from facegate.store.schema import (
@@ -81,11 +82,18 @@ class Exports(StoreModule):
                     "at": _iso(event.at),
                     "actor": event.actor,
                     "action": event.action,
-                    "detail": event.detail,
+                    "detail": _for_the_person(event.detail),
                 }
                 for event in events_for_subject(session, subject_id)
             ]
             return export
+
+
+def _for_the_person(detail: Any) -> Any:
+    """An event's detail as the person reads it: without what is for auditors only."""
+    if not isinstance(detail, dict):
+        return detail
+    return {k: v for k, v in detail.items() if k not in AUDITOR_ONLY_DETAIL}
 
 
 def _iso(value: datetime | date | None) -> str | None:

@@ -223,8 +223,10 @@
     reason.textContent = word("log_reason_", d.reason)
       + (d.check ? " · " + word("log_check_", d.check) : "");
     if (d.why) reason.append(" · " + word("log_why_", d.why));
-    reason.append(" ", button(t("xp_why"), (event) =>
-      act(event.currentTarget, $("log-message"), () => explain(d.id)), "secondary log-why"));
+    const why = button(t("xp_why"), (event) =>
+      act(event.currentTarget, $("log-message"), () => explain(d.id)), "secondary log-why");
+    why.setAttribute("aria-label", t("xp_why") + " · " + when(d.at) + " · " + (d.gate_name || d.gate || ""));
+    reason.append(" ", why);
     const outcome = document.createElement("span");
     outcome.className = "log-outcome log-" + (d.outcome || "none");
     outcome.textContent = word("log_outcome_", d.outcome);

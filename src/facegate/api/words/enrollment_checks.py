@@ -9,9 +9,8 @@ from __future__ import annotations
 
 STRINGS: dict[str, tuple[str, str]] = {
     "err_policy_refused_enrollment_refused": (
-        "这张照片不能为此人录入人脸。请本人到前台，用现场拍摄的照片重新录入。",
-        "This photo cannot be enrolled for this person. Enroll again in person at the front "
-        "desk, with a photo taken there.",
+        "这张照片不能为此人录入人脸。请本人到物业前台办理。",
+        "This photo cannot be enrolled for this person. Please come to the front desk in person.",
     ),
     "field_live": (
         "现场拍摄的照片：一张只有一张人脸的 JPEG 或 PNG 图片。",
