@@ -182,6 +182,8 @@ def test_devices_residents_the_desk_and_other_sites_are_refused(
     assert client.get(_url(decision), headers=admin).status_code == 200
     other = store.record_decision(OTHER_SITE, "device:x", "decision.verify", None, "deny")
     assert client.get(_url(other), headers=admin).status_code == 404
+    # An id past 64 bits cannot exist: a clear refusal, not a database overflow.
+    assert client.get(_url(2**64), headers=admin).status_code == 422
 
 
 @pytest.mark.rule("R-27")

@@ -9,7 +9,9 @@ a score or a template.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from facegate.api.deps import StoreDep
 from facegate.api.routes.admin_scope import SiteReader
@@ -17,12 +19,18 @@ from facegate.api.schemas.explanations import DecisionExplanationOut
 from facegate.errors import NotFoundError
 from facegate.store.decision_log import decision_explanation
 
+MAX_EVENT_ID = 2**63 - 1
+
 router = APIRouter(prefix="/api/v1/sites/{site}", tags=["admin: access log"])
 
 
 @router.get("/decisions/{decision_id}/explanation", response_model=DecisionExplanationOut)
 def explain_decision(
-    site: str, decision_id: int, store: StoreDep, _: SiteReader
+    site: str,
+    # An audit event's id is a 64-bit integer; a larger one cannot exist (and would overflow).
+    decision_id: Annotated[int, Path(ge=1, le=MAX_EVENT_ID)],
+    store: StoreDep,
+    _: SiteReader,
 ) -> DecisionExplanationOut:
     """Role: the site's auditor or administrator. Why decision ``decision_id`` went the way
     it did, in codes the console words: outcome, kind, reason, quality and liveness

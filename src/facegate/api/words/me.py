@@ -107,6 +107,7 @@ _EXPORT: dict[str, tuple[str, str]] = {
     "exp_act_subject_added": ("登记住户", "Registered"),
     "exp_act_consent_recorded": ("记录同意", "Consent recorded"),
     "exp_act_consent_withdrawn": ("撤回同意", "Consent withdrawn"),
+    "exp_act_enrollment_refused": ("人脸录入未通过", "Face enrollment refused"),
     "exp_act_template_enrolled": ("录入人脸", "Face enrolled"),
     "exp_act_templates_erased": ("删除人脸数据", "Face data erased"),
     "exp_act_templates_read": ("读取人脸模板（比对）", "Face templates read (to compare)"),
