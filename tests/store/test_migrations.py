@@ -53,7 +53,7 @@ def test_database_is_at_the_packaged_head(store: Store, settings: Settings) -> N
     engine = make_engine(settings.resolved_database_url)
     try:
         with engine.connect() as connection:
-            assert current_revision(connection) == head_revision() == "0011"
+            assert current_revision(connection) == head_revision() == "0014"
     finally:
         engine.dispose()
 
