@@ -14,7 +14,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[eval,rcnn,audit,test]'
+	$(PIP) install -e '.[eval,rcnn,audit,postgres,test]'
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
@@ -29,8 +29,10 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# The store's tests also run on a throw-away PostgreSQL server the script starts (and
+# installs, as browser-deps does, when it can; otherwise those tests skip).
 unit: $(VENV)/.installed-test browser-deps
-	$(BIN)/pytest
+	bash .ci/with-postgres $(BIN)/pytest
 
 # Debian's Chromium (driven by Playwright with executable_path) and a CJK font for the browser
 # tests; a no-op when already installed. `playwright install` cannot work offline here.

@@ -7,7 +7,9 @@ Each row names the roles a route serves, as one of the sets below (the table in
 - ``DESK``: the front desk (operator) or administrator;
 - ``READER``: the auditor or administrator (read-only);
 - ``STAFF``: any staff member of the site;
-- ``RESIDENT_ONLY``, ``DEVICE_ONLY``, ``SESSION`` (anyone signed in), ``EVERYONE``.
+- ``RESIDENT_ONLY``, ``DEVICE_ONLY``, ``SESSION`` (anyone signed in), ``EVERYONE``;
+- ``OPERATOR_ACCOUNT_ONLY``: a property company's operator account (not a staff role: it
+  acts at a site only through the administrator's session it opens there).
 
 Every role in ``ROLES`` calls every route: the allowed ones get the row's status, the
 others 401 (no or unknown credentials) or 403 (known, wrong role or site). A route added to
@@ -52,6 +54,9 @@ OTHER_OPERATOR = "other_operator"
 OTHER_AUDITOR = "other_auditor"
 RESIDENT = "resident"
 DEVICE = "device"
+#: The property company's operator account running this site (``store.operator_accounts``).
+OPERATOR_ACCOUNT = "operator_account"
+OPERATOR_ACCOUNT_USER = f"ops@{SITE}"
 #: Staff of this site, each with its role; the ``other_`` ones are the other site's.
 STAFF_ROLES = {
     ADMIN: (SITE, Role.ADMIN),
@@ -65,7 +70,7 @@ OTHER_SITE_STAFF = (OTHER_ADMIN, OTHER_OPERATOR, OTHER_AUDITOR)
 #: The order the calls are made in: a route's allowed roles call it in this order.
 ROLES = (
     ANONYMOUS, OTHER_ADMIN, OTHER_OPERATOR, OTHER_AUDITOR, RESIDENT, DEVICE,
-    AUDITOR, OPERATOR_ROLE, ADMIN,
+    AUDITOR, OPERATOR_ROLE, ADMIN, OPERATOR_ACCOUNT,
 )  # fmt: skip
 EVERYONE = frozenset(ROLES)
 SESSION = frozenset(STAFF_ROLES) | {RESIDENT}
@@ -199,6 +204,9 @@ READER = frozenset({ADMIN, AUDITOR})
 STAFF = frozenset({ADMIN, OPERATOR_ROLE, AUDITOR})
 DEVICE_ONLY = frozenset({DEVICE})
 RESIDENT_ONLY = frozenset({RESIDENT})
+OPERATOR_ACCOUNT_ONLY = frozenset({OPERATOR_ACCOUNT})
+#: Routes that end the session they are called with: each allowed call signs in afresh.
+SIGN_OUTS = {"/api/v1/auth/logout", "/api/v1/operator-account/logout"}
 S = "/api/v1/sites/{site}"
 SUBJ = S + "/subjects/{subject_id}"
 GATE = {"name": "Main", "accepts_face": True, "accepts_card": True, "accepts_pin": True,
@@ -289,6 +297,12 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("POST", S + "/staff"): Call(ADMIN_ONLY, 201, json=_new_staff),
     ("POST", S + "/staff/{staff_id}"): Call(ADMIN_ONLY, json=_const({"role": "auditor"})),
     ("POST", S + "/staff/{staff_id}/password"): Call(ADMIN_ONLY, json=_const({})),
+    ("POST", "/api/v1/operator-account/auth"): Call(
+        EVERYONE, json=_const({"username": OPERATOR_ACCOUNT_USER, "password": ADMIN_PASSWORD})
+    ),
+    ("GET", "/api/v1/operator-account/sites"): Call(OPERATOR_ACCOUNT_ONLY),
+    ("POST", "/api/v1/operator-account/sites/{site}/session"): Call(OPERATOR_ACCOUNT_ONLY, 201),
+    ("POST", "/api/v1/operator-account/logout"): Call(OPERATOR_ACCOUNT_ONLY),
     ("GET", "/api/v1/me"): Call(RESIDENT_ONLY),
     ("GET", "/api/v1/me/notice"): Call(RESIDENT_ONLY),
     ("POST", "/api/v1/me/consent"): Call(
@@ -351,6 +365,10 @@ def context(
     spare = store.accounts.create_admin(
         SITE, f"spare@{SITE}", ADMIN_PASSWORD, actor=OPERATOR, role=Role.OPERATOR
     )
+    # The site runs under its own name (``create_site``'s default organisation).
+    store.operator_accounts.create(
+        store.get_site(SITE).name, OPERATOR_ACCOUNT_USER, ADMIN_PASSWORD, actor=OPERATOR
+    )
     return Context(
         store, subject.id, resident.id, minor.id, card.id, device.info.id, face_png, spare.id
     )
@@ -366,6 +384,9 @@ def _headers(client: TestClient, ctx: Context, setup: Setup, role: str) -> dict[
     if role == RESIDENT:
         code = ctx.store.accounts.issue_signin_code(ctx.resident_id, actor=OPERATOR)
         return bearer(ctx.store.accounts.sign_in_resident(SITE, code).token)
+    if role == OPERATOR_ACCOUNT:
+        opened = ctx.store.operator_accounts.sign_in(OPERATOR_ACCOUNT_USER, ADMIN_PASSWORD)
+        return bearer(opened.token)
     site, staff_role = STAFF_ROLES[role]
     user = f"admin@{site}" if staff_role is Role.ADMIN else f"{role}@{site}"
     return bearer(ctx.store.accounts.sign_in_admin(user, ADMIN_PASSWORD).token)
@@ -436,7 +457,7 @@ def test_each_role_gets_exactly_what_the_matrix_says(
             if role not in call.allowed:
                 continue
             role_headers = headers[role]
-            if key[1] == "/api/v1/auth/logout":
+            if key[1] in SIGN_OUTS:
                 role_headers = _headers(client, context, setup, role)
             response = _call(client, context, key, call, role_headers)
             if response.status_code != call.ok:

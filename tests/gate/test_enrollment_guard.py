@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -13,10 +15,10 @@ from facegate.gate.enrollment_guard import (
     dmad_threshold_for,
     matches_other,
 )
-from facegate.gate.matcher import CalibratedMatcher
+from facegate.gate.matcher import AnyGallery, CalibratedMatcher
 from facegate.matching import OperatingPoint
-from facegate.matching.search import GalleryLike
 from facegate.models.registry import ModelRegistry
+from facegate.store.indexed_gallery import IndexedGallery, UsableTemplate
 from facegate.store.records import Gallery
 from facegate.vision.sface import SFACE
 
@@ -45,24 +47,36 @@ class _Matcher(CalibratedMatcher):
         return DOOR
 
     def identification_threshold(
-        self, model: str, point: OperatingPoint, gallery: GalleryLike
+        self, model: str, point: OperatingPoint, gallery: AnyGallery
     ) -> float:
         return DOOR
 
 
-def _gallery(**people: NDArray[np.float32]) -> Gallery:
+def _flat(**people: NDArray[np.float32]) -> Gallery:
     ids = tuple(people)
     return Gallery(ids, np.stack(list(people.values())), np.arange(len(ids), dtype=np.int64))
 
 
-def test_a_face_of_another_enrolled_subject_matches_but_ones_own_does_not() -> None:
+def _indexed(**people: NDArray[np.float32]) -> IndexedGallery:
+    """The store's cached gallery, each person with their face and two far templates."""
+    return IndexedGallery(
+        UsableTemplate(subject, f"{subject}-{k}", vector)
+        for n, (subject, face) in enumerate(people.items())
+        for k, vector in enumerate((_unit(100 + n), face, _unit(200 + n)))
+    )
+
+
+@pytest.mark.parametrize("build", [_flat, _indexed])
+def test_a_face_of_another_enrolled_subject_matches_but_ones_own_does_not(
+    build: Callable[..., Gallery | IndexedGallery],
+) -> None:
     a, b = _unit(1), _unit(2)
-    gallery = _gallery(subject_a=a, subject_b=b)
+    gallery = build(subject_a=a, subject_b=b)
     matcher = _Matcher()
     assert matches_other(np.stack([b]), gallery, "subject_a", matcher, SFACE)
     assert not matches_other(np.stack([a]), gallery, "subject_a", matcher, SFACE)
     assert not matches_other(np.stack([_unit(3)]), gallery, "subject_c", matcher, SFACE)
-    assert not matches_other(np.stack([a]), _gallery(subject_a=a), "subject_a", matcher, SFACE)
+    assert not matches_other(np.stack([a]), build(subject_a=a), "subject_a", matcher, SFACE)
 
 
 def test_the_differential_check_refuses_a_photo_far_from_the_live_capture() -> None:

@@ -3,8 +3,11 @@ of the matched person's templates it was; and a word for every code it can answe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from facegate.api.i18n import STRINGS
 from facegate.gate.explanation import (
@@ -18,7 +21,10 @@ from facegate.liveness.active import ActiveReason
 from facegate.liveness.challenge import ChallengeErrorCode
 from facegate.liveness.passive import PassiveReason
 from facegate.matching import OperatingPoint
+from facegate.matching.index import TemplateIndex
+from facegate.matching.search import identify
 from facegate.store.decision_log import TemplateState
+from facegate.store.indexed_gallery import IndexedGallery, UsableTemplate
 from facegate.store.records import Gallery
 from facegate.vision.record import QualityReason
 from tests.store.helpers import random_embeddings
@@ -70,6 +76,46 @@ def test_identify_finds_the_subjects_own_template_among_interleaved_rows() -> No
     assert denied.template_index is None
     empty = Gallery((), np.empty((0, 128), np.float32), np.empty(0, np.int64))
     assert explain_identify(stranger, empty, THRESHOLD, None) is None
+
+
+def test_an_indexed_gallery_explains_from_the_decisions_own_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vectors = random_embeddings(5, seed=2)
+    owners = ["a", "b", "a", "b", "a"]
+    gallery = IndexedGallery(
+        UsableTemplate(owner, f"t{k}", vector)
+        for k, (owner, vector) in enumerate(zip(owners, vectors, strict=True))
+    )
+    searches: list[int] = []
+    search = TemplateIndex.search
+
+    def counted(index: TemplateIndex, probe: NDArray[np.floating], k: int) -> Any:
+        searches.append(k)
+        return search(index, probe, k)
+
+    monkeypatch.setattr(TemplateIndex, "search", counted)
+    found = identify(vectors[3], gallery, THRESHOLD)
+    assert found.subject_id == "b"
+    explained = explain_identify(vectors[3], gallery, THRESHOLD, "b")
+    assert explained is not None
+    assert (explained.band, explained.template_index, explained.templates) == (
+        MarginBand.FAR_ABOVE, 1, 2,
+    )  # fmt: skip
+    assert explained.template_id == "t3"
+    assert len(searches) == 1, "the explanation reused the decision's search"
+    # Identified by another path (an older engine): only the subject's own templates.
+    other = explain_identify(vectors[3], gallery, THRESHOLD, "a")
+    assert other is not None
+    assert (other.template_index, other.templates, other.template_id) == (
+        int(np.argmax([float(np.dot(vectors[3], vectors[k])) for k in (0, 2, 4)])), 3,
+        ("t0", "t2", "t4")[other.template_index or 0],
+    )  # fmt: skip
+    (stranger,) = random_embeddings(1, seed=9)
+    denied = explain_identify(stranger, gallery, THRESHOLD, None)
+    assert denied is not None
+    assert (denied.template_index, denied.template_id) == (None, None)
+    assert explain_identify(stranger, IndexedGallery(), THRESHOLD, None) is None
 
 
 def test_every_code_an_explanation_answers_has_words() -> None:

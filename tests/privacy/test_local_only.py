@@ -59,6 +59,7 @@ NETWORK_CALLS = frozenset(
 #: only listens, and the load benchmark talks to that service on the loopback interface.
 ALLOWED_MODULES: dict[str, str] = {
     "bench/load.py": "drives facegate's own service on 127.0.0.1 (facegate bench load)",
+    "bench/load_server.py": "waits for facegate's own service on 127.0.0.1 to answer /healthz",
 }
 
 

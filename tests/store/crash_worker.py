@@ -1,9 +1,10 @@
 """Crash-test worker: enrolls, withdraws and deletes until it is SIGKILLed.
 
-``test_crash_safety.py`` forks it (``run(data_dir, seed, mode, ready_fd)``) so that no
-second interpreter has to import facegate; ``python crash_worker.py DATA_DIR SEED MODE``
-runs it by hand. It writes one byte to ``ready_fd`` once the store is open and the site is
-ready for enrollment. ``mode`` picks what it mostly does: one of ``MODES``.
+``test_crash_safety.py`` forks it (``run(data_dir, seed, mode, ready_fd, database_url)``)
+so that no second interpreter has to import facegate;
+``python crash_worker.py DATA_DIR SEED MODE [DATABASE_URL]`` runs it by hand. It writes
+one byte to ``ready_fd`` once the store is open and the site is ready for enrollment.
+``mode`` picks what it mostly does: one of ``MODES``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ ACTOR = "crash-worker"
 MODES = ("enroll", "withdraw", "delete")
 
 
-def settings_for(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, env=Environment.DEVELOPMENT)
+def settings_for(data_dir: Path, database_url: str | None = None) -> Settings:
+    """SQLite in ``data_dir`` unless ``database_url`` names another database."""
+    return Settings(data_dir=data_dir, env=Environment.DEVELOPMENT, database_url=database_url)
 
 
 def _ready_site(store: Store) -> None:
@@ -48,12 +50,18 @@ def _ready_site(store: Store) -> None:
         store.assessments.record(SITE, "Assessor", "PIA for the crash test.", actor=ACTOR)
 
 
-def run(data_dir: Path, seed: int, mode: str, ready_fd: int | None = None) -> None:
+def run(
+    data_dir: Path,
+    seed: int,
+    mode: str,
+    ready_fd: int | None = None,
+    database_url: str | None = None,
+) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     pick = random.Random(seed)
     rng = np.random.default_rng(seed)
-    with Store.open(settings_for(data_dir)) as store:
+    with Store.open(settings_for(data_dir, database_url)) as store:
         _ready_site(store)
         if ready_fd is not None:
             os.write(ready_fd, b"r")
@@ -84,4 +92,5 @@ def run(data_dir: Path, seed: int, mode: str, ready_fd: int | None = None) -> No
 
 
 if __name__ == "__main__":
-    run(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
+    url = sys.argv[4] if len(sys.argv) > 4 else None
+    run(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], database_url=url)

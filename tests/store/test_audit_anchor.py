@@ -71,6 +71,7 @@ def test_r27_a_tail_cut_behind_a_rewound_head_is_detected(
         assert [i.kind.value for i in reopened.incidents.list()] == ["audit_chain_broken"]
 
 
+@pytest.mark.sqlite_only("restores a head row from a SQLite backup file")
 @pytest.mark.rule("R-27")
 def test_r27_a_head_row_copied_from_an_older_backup_is_caught_by_the_receipt(
     store: Store, site: SiteInfo, settings: Settings, raw_db: sqlite3.Connection
@@ -106,6 +107,7 @@ def test_r27_a_head_row_copied_from_an_older_backup_is_caught_by_the_receipt(
     assert kept.last_id == last
 
 
+@pytest.mark.sqlite_only("downgrades with SQLite's foreign_keys pragma")
 @pytest.mark.rule("R-27")
 def test_r27_resealing_through_a_rewritten_revision_is_caught_by_the_receipt(
     store: Store, site: SiteInfo, settings: Settings, raw_db: sqlite3.Connection

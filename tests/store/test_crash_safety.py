@@ -3,7 +3,8 @@ audit chain still verifies (R-23, R-27).
 
 A worker (``crash_worker.py``) is forked and killed at seeded random moments while it
 mostly enrolls, mostly withdraws or mostly deletes. After each kill the store is reopened
-(which runs ``reconcile``) and every operation must be whole or absent:
+(which runs ``reconcile``) and every operation must be whole or absent, on SQLite and on
+PostgreSQL (where the server lives on and rolls the killed connection's transaction back):
 
 - an active subject's templates are whole batches, match the audit log exactly, all
   decrypt, and have a data key; a subject without templates has no key;
@@ -22,16 +23,15 @@ import os
 import random
 import select
 import signal
-import sqlite3
 import time
 from collections import Counter
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from facegate.errors import NotFoundError
 from facegate.store import Store, SubjectInfo, SubjectStatus
+from facegate.store.engine import make_engine
 from facegate.store.keystore_schema import ErasedKind
 
 from .crash_worker import BATCH, MODEL, MODES, SITE, run, settings_for
@@ -45,10 +45,19 @@ READY_TIMEOUT_S = 60
 ERASING_ACTIONS = frozenset({"consent.withdrawn", "subject.deleted", "templates.erased"})
 
 
-def _run_and_kill(data_dir: Path, seed: int, mode: str, delay: float, wait_ready: bool) -> None:
+def _run_and_kill(
+    data_dir: Path,
+    database_url: str | None,
+    seed: int,
+    mode: str,
+    delay: float,
+    wait_ready: bool,
+) -> None:
     context = multiprocessing.get_context("fork")
     read_fd, write_fd = os.pipe()
-    worker = context.Process(target=run, args=(data_dir, seed, mode, write_fd), daemon=True)
+    worker = context.Process(
+        target=run, args=(data_dir, seed, mode, write_fd, database_url), daemon=True
+    )
     worker.start()
     os.close(write_fd)
     try:
@@ -65,8 +74,8 @@ def _run_and_kill(data_dir: Path, seed: int, mode: str, delay: float, wait_ready
     assert worker.exitcode == -signal.SIGKILL, f"worker died on its own: {worker.exitcode}"
 
 
-def _check_invariants(data_dir: Path, counts: Counter[str]) -> None:
-    settings = settings_for(data_dir)
+def _check_invariants(data_dir: Path, database_url: str | None, counts: Counter[str]) -> None:
+    settings = settings_for(data_dir, database_url)
     with Store.open(settings) as store:
         report = store.verify_audit()
         assert report.ok, report
@@ -81,16 +90,32 @@ def _check_invariants(data_dir: Path, counts: Counter[str]) -> None:
             return  # killed before the site was created
         keys = store.keystore.owners()
         logged = {e.owner_id for kind in ErasedKind for e in store.keystore.erasures(kind)}
-        with closing(sqlite3.connect(settings.data_dir / "facegate.sqlite")) as db:
-            receipts = db.execute(
-                "SELECT subject_id, reason, subject_erased, audit_event_id FROM deletion_receipt"
-            ).fetchall()
-            actions = dict(db.execute("SELECT id, action FROM audit_event"))
-            withdrawn = db.execute(
-                "SELECT consent.id, consent.subject_id, count(template.id) FROM consent"
-                " LEFT JOIN template ON template.consent_id = consent.id"
-                " WHERE consent.withdrawn_at IS NOT NULL GROUP BY consent.id"
-            ).fetchall()
+        # Read past the store's API, on a connection of its own (SQLite or PostgreSQL).
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            with engine.connect() as db:
+                receipts = [
+                    tuple(row)
+                    for row in db.exec_driver_sql(
+                        "SELECT subject_id, reason, subject_erased, audit_event_id"
+                        " FROM deletion_receipt"
+                    )
+                ]
+                actions = {
+                    row[0]: row[1]
+                    for row in db.exec_driver_sql("SELECT id, action FROM audit_event")
+                }
+                withdrawn: list[tuple[str, str, int]] = [
+                    (row[0], row[1], row[2])
+                    for row in db.exec_driver_sql(
+                        "SELECT consent.id, consent.subject_id, count(template.id) FROM consent"
+                        " LEFT JOIN template ON template.consent_id = consent.id"
+                        " WHERE consent.withdrawn_at IS NOT NULL"
+                        " GROUP BY consent.id, consent.subject_id"
+                    )
+                ]
+        finally:
+            engine.dispose()
         assert "templates.erased" not in actions.values()
         for subject_id, reason, erased, event_id in receipts:
             # Every receipt committed with the audit event that records it.
@@ -150,19 +175,25 @@ def _owner_deleted(
 
 @pytest.mark.slow
 @pytest.mark.rule("R-23", "R-27")
-def test_r23_r27_sigkill_never_leaves_partial_writes(tmp_path: Path) -> None:
+def test_r23_r27_sigkill_never_leaves_partial_writes(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     rng = random.Random(SEED)
     totals: Counter[str] = Counter()
     for mode in MODES:
         data_dir = tmp_path / mode
+        # One database per mode, as each mode has its own data dir (site key, key store).
+        database_url: str | None = None
+        if backend == "postgresql":
+            database_url = request.getfixturevalue("postgres_databases")()
         counts: Counter[str] = Counter()
         for kill in range(KILLS_PER_MODE):
             # Mostly mid-work; sometimes during start-up (key creation, migration, setup).
             wait_ready = rng.random() < 0.85
             delay = rng.uniform(0.05, 0.6) if wait_ready else rng.uniform(0.0, 1.0)
-            _run_and_kill(data_dir, SEED + kill, mode, delay, wait_ready)
+            _run_and_kill(data_dir, database_url, SEED + kill, mode, delay, wait_ready)
             counts = Counter()
-            _check_invariants(data_dir, counts)
+            _check_invariants(data_dir, database_url, counts)
         totals[f"{mode}:templates"] = counts["templates"]
         totals[f"{mode}:withdrawn"] = counts["withdrawn"]
         totals[f"{mode}:deleted"] = counts["deleted"]

@@ -135,6 +135,7 @@ def test_existing_gate_cannot_be_turned_face_only(
     assert len(_gate_events(raw_db)) == 1
 
 
+@pytest.mark.sqlite_only("writes 0/1 flags; R-10 on PostgreSQL: test_migrations")
 @pytest.mark.rule("R-10")
 def test_database_refuses_a_face_only_gate_written_around_the_api(
     store: Store, site: SiteInfo, raw_db: sqlite3.Connection

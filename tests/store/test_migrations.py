@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +20,12 @@ from facegate.store.audit import chain_hash
 from facegate.store.audit_anchor import load_receipt
 from facegate.store.crypto import SiteKey, encrypt_template, load_site_key, new_data_key
 from facegate.store.engine import make_engine, prepare_sqlite_file
-from facegate.store.migrate import alembic_config, current_revision, head_revision
+from facegate.store.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade_to_head,
+)
 from facegate.store.schema import Base, SubjectKey, new_id
 
 from .helpers import MODEL, random_embeddings
@@ -254,11 +261,15 @@ def test_a_migrated_0001_database_downgrades_with_its_data(settings: Settings) -
     engine = make_engine(settings.resolved_database_url)
     try:
         with engine.connect() as connection:
-            # As in ``upgrade_to_head``: rebuilding a table needs foreign keys off.
-            connection.connection.cursor().execute("PRAGMA foreign_keys = OFF")
+            sqlite = connection.dialect.name == "sqlite"
+            # As in ``upgrade_to_head``: rebuilding a SQLite table needs foreign keys off.
+            if sqlite:
+                connection.connection.cursor().execute("PRAGMA foreign_keys = OFF")
             with connection.begin():
                 command.downgrade(alembic_config(connection), "0001")
-                assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+                if sqlite:
+                    check = connection.exec_driver_sql("PRAGMA foreign_key_check")
+                    assert check.fetchall() == []
             counts = {
                 table: connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
                 for table in ("site", "subject", "consent", "template")
@@ -344,3 +355,55 @@ def test_r27_a_revision_0004_database_is_sealed_on_upgrade_and_verifies(
     # Opening again seals nothing new and finds it intact.
     with Store.open(settings) as store:
         assert store.verify_audit().ok
+
+
+def _upgrade_in_child(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+
+
+#: Workers that start at once on a new PostgreSQL database.
+_STARTING_WORKERS = 4
+
+
+def test_postgres_workers_starting_at_once_migrate_once(postgres_url: str) -> None:
+    # Forked, as a server's workers are: each its own connection and Alembic state.
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_upgrade_in_child, args=(postgres_url,))
+        for _ in range(_STARTING_WORKERS)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0] * _STARTING_WORKERS
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            versions = connection.exec_driver_sql("SELECT count(*) FROM alembic_version")
+            assert versions.scalar() == 1
+            heads = connection.exec_driver_sql("SELECT count(*) FROM audit_head")
+            assert heads.scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.rule("R-10")
+def test_the_migrated_schema_refuses_a_face_only_gate_written_around_the_api(
+    store: Store, raw_db: sqlite3.Connection
+) -> None:
+    # TRUE/FALSE: flags both databases read (PostgreSQL's boolean refuses 0/1).
+    site = store.create_site("north-gate", "North Gate")
+    with pytest.raises(sqlite3.IntegrityError, match="non_face_credential"):
+        raw_db.execute(
+            "INSERT INTO gate (id, site_id, code, name, accepts_face, accepts_card, accepts_pin,"
+            " accepts_otp, liveness, created_at) VALUES (?, ?, 'raw', 'Raw', TRUE, FALSE, FALSE,"
+            " FALSE, 'passive', '2025-01-01 00:00:00.000000')",
+            ("f" * 32, site.id),
+        )
+    assert raw_db.execute("SELECT count(*) FROM gate").fetchone() == (0,)

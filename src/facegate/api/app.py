@@ -1,4 +1,8 @@
-"""The FastAPI application: ``create_app(settings)``."""
+"""The FastAPI application: ``create_app(settings)``.
+
+``create_app`` with no arguments reads the settings from the environment: it is the factory
+each worker of ``facegate serve --workers N`` calls (``uvicorn.run(..., factory=True)``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from facegate import __version__
 from facegate.api import docs, errors
 from facegate.api.body_limit import BodyLimitMiddleware
+from facegate.api.gallery_watch import GalleryWatch, run_gallery_watch
 from facegate.api.idempotency import IdempotencyMiddleware
 from facegate.api.routes import (
     admin_credentials,
@@ -31,11 +36,12 @@ from facegate.api.routes import (
     health,
     me,
     me_passes,
+    operator_accounts,
     pages,
 )
 from facegate.api.same_origin import SameOriginMiddleware
 from facegate.api.state import AppState
-from facegate.core.config import Settings, load_settings
+from facegate.core.config import Settings, SharedState, load_settings
 from facegate.models.registry import ModelRegistry
 from facegate.models.watch import run_watch
 from facegate.store import Store
@@ -58,13 +64,22 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             if interval > 0
             else None
         )
+        # With several workers, another worker's erasure reaches this one's cache by timer.
+        galleries = (
+            asyncio.create_task(
+                run_gallery_watch(GalleryWatch(opened), settings.gallery_check_interval_s)
+            )
+            if settings.shared_state is SharedState.DATABASE
+            else None
+        )
         try:
             yield
         finally:
-            if watching is not None:
-                watching.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watching
+            for task in (watching, galleries):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if own:
                 opened.close()
 
@@ -121,6 +136,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(admin_staff.router)
     app.include_router(me.router)
     app.include_router(me_passes.router)
+    app.include_router(operator_accounts.router)
     app.include_router(gate_schedules.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")

@@ -15,8 +15,11 @@ from facegate.api.state import AppState
 from facegate.errors import AuthenticationError, PermissionDeniedError
 from facegate.store import Store
 from facegate.store.accounts import DeviceInfo, Role, SessionInfo
+from facegate.store.operator_accounts import OperatorSessionInfo
 
 SESSION_COOKIE = "facegate_session"
+#: An operator account's own session (its site sessions use ``SESSION_COOKIE``).
+OPERATOR_SESSION_COOKIE = "facegate_operator_session"
 
 
 def app_state(request: Request) -> AppState:
@@ -50,7 +53,42 @@ def session_token(request: Request) -> str:
 
 
 def current_session(request: Request, store: StoreDep) -> SessionInfo:
-    return store.accounts.session(session_token(request))
+    token = session_token(request)
+    try:
+        return store.accounts.session(token)
+    except AuthenticationError:
+        # A known operator account is told how to act at a site, not "not signed in".
+        if store.operator_accounts.is_session(token):
+            raise PermissionDeniedError(
+                "an operator account acts at one of its sites through a session it opens there",
+                reason="needs_site_session",
+            ) from None
+        raise
+
+
+def current_operator_account(request: Request, store: StoreDep) -> OperatorSessionInfo:
+    """The property company's operator account signed in (``store.operator_accounts``);
+    a staff or resident session is refused (403), anything else is not signed in (401)."""
+    token = bearer_token(request) or request.cookies.get(OPERATOR_SESSION_COOKIE)
+    if not token:
+        raise AuthenticationError("not signed in", reason="not_signed_in")
+    try:
+        return store.operator_accounts.session(token)
+    except AuthenticationError:
+        if not _site_session(store, token):
+            raise
+    raise PermissionDeniedError(
+        "this needs a property company's operator account", reason="needs_operator_account"
+    )
+
+
+def _site_session(store: Store, token: str) -> bool:
+    """Whether ``token`` is a live staff or resident session."""
+    try:
+        store.accounts.session(token)
+    except AuthenticationError:
+        return False
+    return True
 
 
 def current_admin(session: Annotated[SessionInfo, Depends(current_session)]) -> SessionInfo:
@@ -109,6 +147,8 @@ Reader = Annotated[SessionInfo, Depends(current_reader)]
 #: Any staff role: the site's name, the console's shell.
 Staff = Annotated[SessionInfo, Depends(current_staff)]
 Resident = Annotated[SessionInfo, Depends(current_resident)]
+#: A property company's operator account: its sites, their counts, a session at one of them.
+OperatorAccount = Annotated[OperatorSessionInfo, Depends(current_operator_account)]
 Device = Annotated[DeviceInfo, Depends(current_device)]
 
 

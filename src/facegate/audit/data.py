@@ -22,6 +22,7 @@ from facegate.bench.datasets import read_labelled_folder
 from facegate.errors import FacegateError
 from facegate.gate.matcher import CalibratedMatcher
 from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, operating_point
+from facegate.matching.score import score
 from facegate.models.registry import ModelRegistry
 from facegate.vision.image import RGBImage, load_image
 from facegate.vision.pipeline import FacePipeline, Selection
@@ -85,7 +86,7 @@ class AuditData:
 
     def score(self, a: NDArray[np.floating], b: NDArray[np.floating]) -> float:
         """The project's one score, ``1 − euclidean distance`` of unit embeddings."""
-        return float(1.0 - np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+        return float(score(a, b)[0, 0])
 
     def gallery_threshold(self, templates: int) -> float:
         """The gate's 1:N threshold for a gallery of ``templates`` (``CalibratedMatcher``:

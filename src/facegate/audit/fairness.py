@@ -32,6 +32,7 @@ from fairlearn.metrics import MetricFrame
 from numpy.typing import NDArray
 
 from facegate.audit.data import AuditData, AuditSample
+from facegate.bench.metrics import threshold_at_fmr
 from facegate.errors import DatasetError
 from facegate.matching import operating_point, score
 from facegate.vision.record import Quality
@@ -355,13 +356,9 @@ def threshold_for_fmr(impostor_scores: NDArray[np.float64], target: float) -> fl
 
     None when there are fewer than ``1/target`` scores: the rate cannot be resolved.
     """
-    n = impostor_scores.size
-    if n < 1.0 / target:
+    if impostor_scores.size < 1.0 / target:
         return None
-    allowed = int(np.floor(target * n))
-    ranked = np.sort(impostor_scores)[::-1]
-    # Accepting ``allowed`` scores: the threshold sits just above the next one down.
-    return float(np.nextafter(ranked[allowed], np.inf))
+    return threshold_at_fmr(impostor_scores, target)
 
 
 def _cluster_bootstrap(

@@ -37,6 +37,7 @@ from facegate.audit.schema import AttackResult, DefenceResult
 from facegate.audit.stats import Rate, rate
 from facegate.errors import FacegateError
 from facegate.gate.enrollment_guard import DMAD_GENUINE_REFUSAL_TARGET, dmad_threshold_for
+from facegate.matching.score import score
 from facegate.vision.image import RGBImage
 from facegate.vision.pipeline import Selection
 from facegate.vision.record import Face
@@ -326,7 +327,7 @@ def _bona_fide_match_refusals(data: AuditData, people: list[str], threshold: flo
     groups = data.by_identity()
     probes = np.stack([groups[p][MORPHED].embedding for p in people]).astype(np.float64)
     enrolled = np.stack([groups[p][ENROLLED].embedding for p in people]).astype(np.float64)
-    scores = 1.0 - np.linalg.norm(probes[:, None, :] - enrolled[None, :, :], axis=2)
+    scores = score(probes, enrolled)
     np.fill_diagonal(scores, -np.inf)
     return Rate(int(np.sum(scores.max(axis=1) >= threshold)), len(people))
 

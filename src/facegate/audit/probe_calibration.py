@@ -74,10 +74,6 @@ def split_people(data: AuditData, seed: int) -> tuple[set[str], set[str]]:
     return set(people[:half]), set(people[half:])
 
 
-def _score(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
-    return float(1.0 - np.linalg.norm(a.astype(np.float64) - b.astype(np.float64)))
-
-
 def _quantiles(scores: Sequence[float]) -> dict[str, float]:
     values = np.asarray(scores, dtype=np.float64)
     return {f"q{q:g}": round(float(np.quantile(values, q)), 4) for q in QUANTILES}
@@ -113,14 +109,14 @@ def measure(
     calibration, report = split_people(data, seed)
     groups = data.by_identity()
     same = [
-        _score(a.embedding, b.embedding)
+        data.score(a.embedding, b.embedding)
         for person in sorted(calibration)
         for a, b in itertools.combinations(groups[person], 2)
     ]
     rng = random.Random(seed)
     cal_samples = [s for s in data.samples if s.identity in calibration]
     different = [
-        _score(a.embedding, b.embedding)
+        data.score(a.embedding, b.embedding)
         for a, b in (rng.sample(cal_samples, 2) for _ in range(20000))
         if a.identity != b.identity
     ]
@@ -133,7 +129,7 @@ def measure(
         for kind, size in PERTURBATIONS:
             pair = probes_of(data, sample.image, kind, size, 2, noise)
             if len(pair) == 2:
-                probe_pairs[_label(kind, size)].append(_score(*pair))
+                probe_pairs[_label(kind, size)].append(data.score(*pair))
     # Report half: genuine traffic (every face refused: the worst case) and probe series.
     per_person_trips = sum(
         _trips([s.embedding for s in groups[p]], limits, p) for p in sorted(report)

@@ -2,8 +2,12 @@
 
 ``run_load`` builds a throw-away data dir with a demo site, one gate, N devices and N
 subjects (each with a card, a PIN, or, for faces, one enrolled astronaut face), serves the
-real app with uvicorn on a free loopback port in a thread, and runs N client threads (one
-per device, httpx) for a bounded time. It reports decisions/s, p50/p99 latency and errors.
+real app on a free loopback port and runs N client threads (one per device, httpx) for a
+bounded time. It reports decisions/s, p50/p99 latency and errors.
+
+One worker on SQLite is served by uvicorn in a thread of this process. Several workers, or
+a PostgreSQL database (a fresh one created on the server given, dropped afterwards), run
+``facegate serve --workers N`` as a process of its own (``load_server``), as deployed.
 
 The service's rate limits are switched off for the run: at 120 decisions per device and
 minute they would measure the limiter, not the engine.
@@ -16,7 +20,8 @@ import socket
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -24,8 +29,9 @@ import numpy as np
 import uvicorn
 
 from facegate.api.app import create_app
-from facegate.api.ratelimit import Limit, RateLimiter
+from facegate.api.ratelimit import NoLimits
 from facegate.api.state import AppState
+from facegate.bench.load_server import fresh_postgres_database, served
 from facegate.core.config import Environment, Settings
 from facegate.errors import MissingDependencyError
 from facegate.fixtures import astronaut, encode_png
@@ -64,13 +70,8 @@ class LoadResult:
     p99_ms: float
     outcomes: dict[str, int] = field(default_factory=dict)
     rate_limits: str = "off"
-
-
-class _NoLimits(RateLimiter):
-    """Counts nothing: the benchmark measures the engine, not the limiter."""
-
-    def hit(self, limit: Limit, key: str) -> None:
-        return None
+    workers: int = 1
+    database: str = "sqlite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +95,16 @@ def run_load(
     devices: int,
     seconds: float,
     pipeline: FacePipeline | None = None,
+    *,
+    workers: int = 1,
+    postgres_url: str | None = None,
 ) -> LoadResult:
-    """Run the benchmark; ``ValueError`` for an unknown kind or non-positive sizes."""
+    """Run the benchmark; ``ValueError`` for an unknown kind or non-positive sizes.
+
+    ``workers`` > 1 or ``postgres_url`` (a server's admin URL: the run creates and drops
+    a database of its own there) serve with ``facegate serve --workers`` in its own
+    processes.
+    """
     try:
         load_kind = LoadKind(kind)
     except ValueError:
@@ -104,7 +113,11 @@ def run_load(
         raise ValueError(f"devices must be at least 1, got {devices}")
     if not seconds > 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     _require_httpx()
+    if workers > 1 or postgres_url is not None:
+        return _run_served(load_kind, devices, seconds, workers, postgres_url)
     with tempfile.TemporaryDirectory(prefix="facegate-load-") as tmp:
         settings = Settings(data_dir=Path(tmp), env=Environment.DEVELOPMENT)
         with Store.open(settings) as store:
@@ -122,13 +135,34 @@ def run_load(
             try:
                 _wait_started(server)
                 state: AppState = app.state.facegate
-                state.limiter = _NoLimits()
+                state.limiter = NoLimits()
                 if face_pipeline is not None:
                     state.pipelines.seed(face_pipeline)
                 return _drive(f"http://127.0.0.1:{port}", clients, load_kind, seconds)
             finally:
                 server.should_exit = True
                 thread.join(timeout=_STARTUP_SECONDS)
+
+
+def _run_served(
+    kind: LoadKind, devices: int, seconds: float, workers: int, postgres_url: str | None
+) -> LoadResult:
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="facegate-load-")))
+        database_url = (
+            None
+            if postgres_url is None
+            else stack.enter_context(fresh_postgres_database(postgres_url))
+        )
+        settings = Settings(data_dir=tmp, env=Environment.DEVELOPMENT, database_url=database_url)
+        with Store.open(settings) as store:
+            pipeline = FacePipeline.default() if kind is LoadKind.FACE else None
+            clients = _prepare(store, settings, kind, devices, pipeline)
+        port = free_port()
+        stack.enter_context(served(tmp, port, workers, database_url))
+        result = _drive(f"http://127.0.0.1:{port}", clients, kind, seconds)
+        database = "sqlite" if database_url is None else "postgresql"
+        return replace(result, workers=workers, database=database)
 
 
 def _prepare(

@@ -43,8 +43,10 @@ from facegate.bench.verification import (
     markdown_timing,
 )
 from facegate.cli.bench_attacks import register_bench as register_attacks
+from facegate.cli.bench_first_decision import register_bench as register_first_decision
 from facegate.cli.bench_identification import register_bench as register_identification
 from facegate.cli.bench_import import register_bench as register_import
+from facegate.cli.bench_search import register_bench as register_search
 from facegate.cli.context import get, progress_bar
 from facegate.core.config import Engine
 from facegate.errors import DatasetError
@@ -191,32 +193,69 @@ def load(
     devices: Annotated[int, typer.Option(min=1, max=256, help="Simulated gate devices.")] = 4,
     seconds: Annotated[float, typer.Option(min=1, max=3600, help="How long to run.")] = 20,
     kind: Annotated[LoadKind, typer.Option(help="What every device presents.")] = LoadKind.CARD,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Service worker processes (`serve --workers`).")
+    ] = 1,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server to serve from (an admin URL such as "
+            "postgresql+psycopg://facegate@127.0.0.1:5432/postgres; the run creates and drops "
+            "a database of its own). Default: SQLite."
+        ),
+    ] = None,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline",
+            help="First run one worker on SQLite with the same devices and kind, and report "
+            "the ratio.",
+        ),
+    ] = False,
     out: Annotated[Path, typer.Option(help="Where to write the JSON result.")] = Path(
         "artifacts/bench/load.json"
     ),
 ) -> None:
     """Decisions/s, p50/p99 latency and errors of N concurrent gate devices on loopback."""
     context = get(ctx)
-    result = run_load(kind, devices, seconds)
-    path = write_json(result, out)
-    table = Table(title=f"facegate bench load ({result.kind.value}, rate limits off)")
-    for column in ("devices", "s", "decisions", "per s", "p50 ms", "p99 ms", "errors"):
+    results = []
+    if baseline:
+        results.append(run_load(kind, devices, seconds))
+    results.append(run_load(kind, devices, seconds, workers=workers, postgres_url=postgres_url))
+    summary: dict[str, object] = {"runs": results}
+    if baseline:
+        base, scaled = results
+        summary["ratio"] = (
+            round(scaled.decisions_per_s / base.decisions_per_s, 2)
+            if (base.decisions_per_s)
+            else None
+        )
+    path = write_json(summary if baseline else results[0], out)
+    table = Table(title=f"facegate bench load ({kind.value}, rate limits off)")
+    for column in ("database", "workers", "devices", "s", "decisions", "per s", "p50 ms",
+                   "p99 ms", "errors"):  # fmt: skip
         table.add_column(column, justify="right")
     table.add_column("outcomes")
-    table.add_row(
-        str(result.devices),
-        f"{result.seconds:g}",
-        str(result.decisions),
-        f"{result.decisions_per_s:g}",
-        f"{result.p50_ms:g}",
-        f"{result.p99_ms:g}",
-        str(result.errors),
-        ", ".join(f"{k} {v}" for k, v in result.outcomes.items()),
-    )
+    for result in results:
+        table.add_row(
+            result.database,
+            str(result.workers),
+            str(result.devices),
+            f"{result.seconds:g}",
+            str(result.decisions),
+            f"{result.decisions_per_s:g}",
+            f"{result.p50_ms:g}",
+            f"{result.p99_ms:g}",
+            str(result.errors),
+            ", ".join(f"{k} {v}" for k, v in result.outcomes.items()),
+        )
     if context.as_json:
-        context.emit({"load": result, "path": str(path)}, "")
+        payload = summary if baseline else {"load": results[0]}
+        context.emit({**payload, "path": str(path)}, "")
     else:
         context.console.print(table)
+        if "ratio" in summary:
+            context.console.print(f"throughput ratio to the baseline: {summary['ratio']}")
         context.console.print(escape(f"wrote {path}"))
 
 
@@ -335,5 +374,7 @@ def register(app: typer.Typer) -> None:
     register_identification(bench_app)
     register_attacks(bench_app)
     register_import(bench_app)
+    register_first_decision(bench_app)
+    register_search(bench_app)
     app.add_typer(bench_app, name="bench")
     app.command("calibrate")(calibrate_command)

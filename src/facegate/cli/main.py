@@ -21,6 +21,7 @@ from facegate.cli import (
     engines,
     ledger,
     liveness,
+    operator_accounts,
     people,
     recognition,
     retention,
@@ -87,6 +88,7 @@ liveness.register(app)
 detector.register(app)
 engines.register(app)
 security_audit.register(app)
+operator_accounts.register(app)
 
 
 #: Exit code for a failure facegate did not anticipate (a bug); see ``--verbose`` logs.

@@ -1,7 +1,15 @@
-"""``facegate serve``: the web service (uvicorn) on one process."""
+"""``facegate serve``: the web service (uvicorn), on one process or several workers.
+
+With ``--workers N`` (N > 1) the parent migrates the store and sets up the demo once, then
+uvicorn starts N processes that each build their app from the environment
+(``create_app`` as a factory) with the rate limits and challenges in the database
+(``FACEGATE_SHARED_STATE=database``). SQLite serves several workers on one machine (WAL);
+PostgreSQL is the production choice.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -10,11 +18,20 @@ from rich.markup import escape
 
 from facegate.api.app import create_app
 from facegate.cli.context import get
-from facegate.core.config import DetectorChoice
+from facegate.core.config import DetectorChoice, Settings, SharedState
 from facegate.demo import DEMO_SITE
 from facegate.demo_service import prepare_demo_service, reset_password_command
 from facegate.store import Store
 from facegate.vision.pipeline import check_detector
+
+#: Where each worker finds its app: ``create_app()`` reads the settings from the environment.
+APP_FACTORY = "facegate.api.app:create_app"
+#: Seconds a worker may take to answer its supervisor's ping: a spawned worker imports the
+#: whole CLI (OpenCV, dlib, onnxruntime) before it can answer, far beyond uvicorn's 5 s on a
+#: busy small machine, which would kill and restart it over and over.
+WORKER_HEALTHCHECK_S = 120
+#: More processes than this on one machine is a deployment for several machines instead.
+MAX_WORKERS = 64
 
 
 def serve(
@@ -31,12 +48,22 @@ def serve(
             "install`). Default $FACEGATE_DETECTOR or hog."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_WORKERS,
+            help="Worker processes; more than 1 keeps rate limits and challenges in the database.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the gate service, admin console, self-service and kiosk pages."""
     context = get(ctx)
     settings = context.settings
     if detector is not None:
         settings = settings.model_copy(update={"detector": detector})
+    if workers > 1:
+        settings = settings.model_copy(update={"shared_state": SharedState.DATABASE})
     # Before binding the port: a detector that cannot load is a typed error, not a failed
     # start-up inside uvicorn (the app checks again with the store's key).
     check_detector(context.registry, settings.detector, settings.engine)
@@ -65,8 +92,16 @@ def serve(
             console.print(f"  self-service   {base}/me      site demo, code {access.resident_code}")
             # One unbroken line: the link is meant to be copied whole.
             console.print(f"  gate kiosk     {base}/kiosk{access.kiosk_fragment}", soft_wrap=True)
+        several = workers > 1
+        if several:
+            # Each worker opens the store itself; the parent's is closed before they start.
+            store.close()
+            _export_for_workers(settings)
         uvicorn.run(
-            create_app(settings, store=store),
+            APP_FACTORY if several else create_app(settings, store=store),
+            factory=several,
+            workers=workers if several else None,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             host=bind_host,
             port=bind_port,
             log_level="warning",
@@ -78,6 +113,19 @@ def serve(
         )
     finally:
         store.close()
+
+
+def _export_for_workers(settings: Settings) -> None:
+    """Put what the command line decided into the environment the workers read their
+    settings from (the rest of the environment they inherit as it is)."""
+    os.environ.update(
+        {
+            "FACEGATE_DATA_DIR": str(settings.data_dir.resolve()),
+            "FACEGATE_ENGINE": settings.engine.value,
+            "FACEGATE_DETECTOR": settings.detector.value,
+            "FACEGATE_SHARED_STATE": settings.shared_state.value,
+        }
+    )
 
 
 def register(app: typer.Typer) -> None:

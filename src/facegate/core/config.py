@@ -7,6 +7,7 @@ first use.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +33,14 @@ DEFAULT_PIPELINE_WAIT_SECONDS = 5.0
 #: How often the service re-hashes its model files (R-28): a file swapped while it runs is
 #: found within the hour, for hashing about 40 MB (the packaged models) once an hour.
 DEFAULT_MODEL_CHECK_INTERVAL_S = 3600.0
+#: How often each worker of several compares the sites' gallery versions (R-23): an erased
+#: person's decrypted templates leave every worker's memory within this many seconds.
+DEFAULT_GALLERY_CHECK_INTERVAL_S = 1.0
+#: Database URL schemes the store's migrations and guarantees are written for. The key store
+#: (subjects' data keys) stays a SQLite file beside the site key whatever this says: keys kept
+#: apart from the data are what make deletion reach every backup of the database (R-23).
+SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
+POSTGRES_SCHEME = "postgresql+psycopg"
 
 
 class Environment(StrEnum):
@@ -50,6 +59,18 @@ class Engine(StrEnum):
 
     SFACE = "sface"
     DLIB = "dlib"
+
+
+class SharedState(StrEnum):
+    """Where rate limits and outstanding liveness challenges are kept.
+
+    MEMORY: this process's memory (one service process, the default).
+    DATABASE: the database, shared by every worker; ``facegate serve --workers N`` with
+    N > 1 sets it.
+    """
+
+    MEMORY = "memory"
+    DATABASE = "database"
 
 
 class DetectorChoice(StrEnum):
@@ -132,6 +153,22 @@ class Settings(BaseSettings):
         "records an incident and stops face decisions until a restart; 0 (development only) "
         "turns it off",
     )
+    rate_limits: bool = Field(
+        default=True,
+        description="rate limits on decisions, faces and sign-ins; false (development only) "
+        "turns them off for load benchmarks",
+    )
+    shared_state: SharedState = Field(
+        default=SharedState.MEMORY,
+        description="where rate limits and liveness challenges are kept: memory (one "
+        "process) or database (several workers; set by `facegate serve --workers N`)",
+    )
+    gallery_check_interval_s: float = Field(
+        default=DEFAULT_GALLERY_CHECK_INTERVAL_S,
+        gt=0,
+        description="with shared_state=database: seconds between each worker's look at the "
+        "sites' gallery versions, dropping galleries another worker's erasure made stale",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     trusted_proxies: str = Field(
@@ -152,11 +189,39 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
+    def _refuse_unsupported_databases(self) -> Settings:
+        if not self.database_url:
+            return self
+        scheme = self.database_url.partition(":")[0].lower()
+        if scheme in SQLITE_SCHEMES:
+            return self
+        if scheme != POSTGRES_SCHEME:
+            raise ValueError(
+                f"FACEGATE_DATABASE_URL: unsupported database {scheme!r}; use sqlite:///<file> "
+                f"or {POSTGRES_SCHEME}://user@host/database (PostgreSQL through psycopg 3)"
+            )
+        if importlib.util.find_spec("psycopg") is None:
+            raise ValueError(
+                "FACEGATE_DATABASE_URL names PostgreSQL but psycopg is not installed: "
+                "pip install 'facegate[postgres]'"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_implicit_keys_outside_development(self) -> Settings:
         if self.env is Environment.PRODUCTION and self.site_key is None and self.key_file is None:
             raise ValueError(
                 "FACEGATE_ENV=production needs FACEGATE_KEY_FILE or FACEGATE_SITE_KEY: "
                 "a site key is never created implicitly outside development"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unlimited_outside_development(self) -> Settings:
+        if not self.rate_limits and self.env is not Environment.DEVELOPMENT:
+            raise ValueError(
+                "FACEGATE_RATE_LIMITS=false is for development (load benchmarks) only: "
+                "elsewhere the limits against guessing and probing stay on"
             )
         return self
 

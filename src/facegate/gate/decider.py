@@ -254,7 +254,7 @@ class FaceDecider:
                 request.site_code, model, actor=request.actor, purpose=request.purpose
             )
             found = self.matcher.identify(face.embedding, gallery, model, point)
-            size = len(gallery.subject_ids)
+            size = gallery.subject_count
             threshold = decision_threshold(self.matcher, model, point, gallery)
             explained = explain_identify(face.embedding, gallery, threshold, found)
             note_match(detail, self.store, model, found, explained)

@@ -38,6 +38,7 @@ from facegate.matching import DEFAULT_OPERATING_POINT, OperatingPoint, score
 from facegate.store import Store
 from facegate.store.audit import AuditAction
 from facegate.store.detail_keys import REFUSED_BY_KEY
+from facegate.store.indexed_gallery import IndexedGallery
 from facegate.store.records import Gallery
 from facegate.vision.sface import SFACE
 
@@ -77,7 +78,7 @@ def dmad_threshold_for(model: str, door: float) -> float:
 
 def matches_other(
     embeddings: NDArray[np.floating],
-    gallery: Gallery,
+    gallery: Gallery | IndexedGallery,
     subject_id: str,
     matcher: Matcher,
     model: str,
@@ -95,7 +96,12 @@ def matches_other(
     reaches the accomplice at 1:1 could open a verify door (card plus face) for the
     accomplice holding the enroller's card; D-MAD is the check for that.
     """
-    others = gallery.excluding([subject_id])
+    # The cached indexed gallery is searched without the subject, nothing copied.
+    others = (
+        gallery.without(subject_id)
+        if isinstance(gallery, IndexedGallery)
+        else gallery.excluding([subject_id])
+    )
     if not len(others):
         return False
     return any(matcher.identify(e, others, model, point) is not None for e in embeddings)

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from facegate.gate.matcher import Matcher
+from facegate.gate.matcher import AnyGallery, Matcher
 from facegate.matching import OperatingPoint
 from facegate.matching.score import score
 from facegate.matching.search import GalleryLike
@@ -23,6 +23,7 @@ from facegate.store import Store
 from facegate.store.audit import DetailValue
 from facegate.store.decision_log import matched_template_id
 from facegate.store.detail_keys import MARGIN_KEY, TEMPLATE_KEY
+from facegate.store.indexed_gallery import IndexedGallery
 
 #: Half-width of the "near" bands around the threshold, in score units (1 − euclidean
 #: distance of unit embeddings). About one decade of FMR: the registry's calibrated
@@ -70,6 +71,9 @@ class MatchExplanation:
     #: How many usable templates the matched subject had (0 when no one matched): the
     #: store checks it still sees as many before naming the template.
     templates: int = 0
+    #: The matched template's row id when the gallery carries it (the store's indexed
+    #: gallery): named without reading the templates again.
+    template_id: str | None = None
 
 
 @runtime_checkable
@@ -77,7 +81,7 @@ class GalleryThreshold(Protocol):
     """A matcher whose 1:N threshold depends on the gallery (``CalibratedMatcher``)."""
 
     def identification_threshold(
-        self, model: str, point: OperatingPoint, gallery: GalleryLike
+        self, model: str, point: OperatingPoint, gallery: AnyGallery
     ) -> float: ...
 
 
@@ -100,7 +104,12 @@ def explain_identify(
 ) -> MatchExplanation | None:
     """1:N: the band of the best comparison; for an identified subject ``found``, also
     which of their templates it was. None for an empty gallery. A denial does not say
-    who came nearest."""
+    who came nearest.
+
+    The store's indexed gallery answers from the decision's own search (no second scoring
+    of the gallery) and names the template's row id; a flat gallery is scored again."""
+    if isinstance(gallery, IndexedGallery):
+        return _explain_indexed(probe, gallery, threshold, found)
     similarities = score(probe, gallery.embeddings)[0]
     if similarities.size == 0:
         return None
@@ -111,6 +120,33 @@ def explain_identify(
     best = int(np.argmax(similarities[rows]))
     return MatchExplanation(
         margin_band(float(similarities[rows[best]]), threshold), best, len(rows)
+    )
+
+
+def _explain_indexed(
+    probe: NDArray[np.floating], gallery: IndexedGallery, threshold: float, found: str | None
+) -> MatchExplanation | None:
+    nearest = gallery.best_template(probe)
+    if nearest is None:
+        return None
+    if found is None:
+        return MatchExplanation(margin_band(nearest.similarity, threshold))
+    if nearest.subject_id == found:
+        position, similarity = nearest.position, nearest.similarity
+        templates = nearest.templates
+    else:
+        # Identified by someone else's search (an older engine, a stand-in matcher):
+        # only the subject's own few templates are scored.
+        similarities = score(probe, gallery.vectors(found))[0]
+        if similarities.size == 0:
+            return MatchExplanation(margin_band(nearest.similarity, threshold))
+        position = int(np.argmax(similarities))
+        similarity, templates = float(similarities[position]), similarities.size
+    return MatchExplanation(
+        margin_band(similarity, threshold),
+        position,
+        templates,
+        gallery.template_ids(found)[position],
     )
 
 
@@ -128,6 +164,9 @@ def note_match(
     detail[MARGIN_KEY] = explained.band.value
     if opened is None or explained.template_index is None:
         return
+    if explained.template_id is not None:
+        detail[TEMPLATE_KEY] = explained.template_id
+        return
     template_id = matched_template_id(
         store, opened, model, explained.template_index, explained.templates
     )
@@ -136,7 +175,7 @@ def note_match(
 
 
 def decision_threshold(
-    matcher: Matcher, model: str, point: OperatingPoint, gallery: GalleryLike
+    matcher: Matcher, model: str, point: OperatingPoint, gallery: AnyGallery
 ) -> float:
     """The threshold a 1:N decision used: the gallery's own where the matcher has one."""
     if isinstance(matcher, GalleryThreshold):

@@ -6,6 +6,7 @@ identified subject, never a similarity or a threshold.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from typing import Protocol
 
 import numpy as np
@@ -13,8 +14,21 @@ from numpy.typing import NDArray
 
 from facegate.matching import Decision, OperatingPoint, Outcome, identify, operating_point, verify
 from facegate.matching.community import DEFAULT_FPIR, identification_threshold
-from facegate.matching.search import GalleryLike
+from facegate.matching.search import GalleryLike, IndexedGalleryLike
 from facegate.models.registry import ModelRegistry
+
+#: A gallery the matcher searches: flat (every template scored) or through an index.
+AnyGallery = GalleryLike | IndexedGalleryLike
+
+
+def template_count(gallery: AnyGallery) -> int:
+    """How many templates ``gallery`` holds (the 1:N threshold rises with it): its length
+    where it has one (``Gallery``, the store's indexed gallery), else its embeddings'."""
+    if isinstance(gallery, Sized):
+        return len(gallery)
+    if isinstance(gallery, IndexedGalleryLike):
+        raise TypeError("an indexed gallery must say how many templates it holds (len)")
+    return len(gallery.embeddings)
 
 
 class Matcher(Protocol):
@@ -36,7 +50,7 @@ class Matcher(Protocol):
         ...
 
     def identify(
-        self, probe: NDArray[np.floating], gallery: GalleryLike, model: str, point: OperatingPoint
+        self, probe: NDArray[np.floating], gallery: AnyGallery, model: str, point: OperatingPoint
     ) -> str | None:
         """The identified subject's id, or None for unknown."""
         ...
@@ -71,17 +85,17 @@ class CalibratedMatcher:
         return verify(probe, templates, self.threshold(model, point)).decision
 
     def identify(
-        self, probe: NDArray[np.floating], gallery: GalleryLike, model: str, point: OperatingPoint
+        self, probe: NDArray[np.floating], gallery: AnyGallery, model: str, point: OperatingPoint
     ) -> str | None:
         found = identify(probe, gallery, self.identification_threshold(model, point, gallery))
         return found.subject_id if found.outcome is Outcome.IDENTIFIED else None
 
     def identification_threshold(
-        self, model: str, point: OperatingPoint, gallery: GalleryLike
+        self, model: str, point: OperatingPoint, gallery: AnyGallery
     ) -> float:
         threshold = self.threshold(model, point)
         entry = self.registry.entry(model)
-        templates = len(gallery.embeddings)
+        templates = template_count(gallery)
         if entry.impostor_tail is None or templates == 0:
             return threshold
         community = identification_threshold(entry, templates, self.fpir).threshold

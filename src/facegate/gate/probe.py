@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from facegate.matching.score import score
 from facegate.vision.sface import SFACE
 
 #: Devices whose refused faces are remembered; the least recently seen is forgotten first.
@@ -192,5 +193,5 @@ class ProbeDetector:
 
     def _near_count(self, trail: _DeviceTrail, newest: NDArray[np.float32]) -> int:
         stacked = np.stack([face for _, face in trail.faces])
-        scores = 1.0 - np.linalg.norm(stacked - newest, axis=1)
+        scores = score(newest, stacked)[0]
         return int(np.count_nonzero(scores >= self.limits.near))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from facegate.bench.calibrate import CALIBRATION_FILE, apply_calibration
 from facegate.core.config import Engine, Settings
-from facegate.errors import ModelIntegrityError, StoreError
+from facegate.errors import ModelIntegrityError
 from facegate.gate.decider import FaceDecider
 from facegate.gate.legacy import LegacyPipelines
 from facegate.gate.liveness import GateLiveness, LivenessCheck
@@ -71,14 +71,8 @@ def build_pipeline(
 @contextmanager
 def recording_model_incidents(store: Store) -> Iterator[None]:
     """Record a ``ModelIntegrityError`` raised in the block as an incident; re-raise it."""
-    try:
+    with store.incidents.reporting(IncidentKind.MODEL_INTEGRITY, on=ModelIntegrityError):
         yield
-    except ModelIntegrityError as exc:
-        try:
-            store.incidents.record(IncidentKind.MODEL_INTEGRITY, str(exc))
-        except StoreError:
-            logger.exception("could not record a model integrity incident")
-        raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from random import Random
+from typing import Protocol
 
 from facegate.errors import PolicyError
 
@@ -119,15 +120,102 @@ def order_count(steps: int) -> int:
     return int(kinds * (kinds - 1) ** (steps - 1))
 
 
+class TicketStorage(Protocol):
+    """Where outstanding tickets are kept: this process's memory (:class:`MemoryTickets`)
+    or the database, shared by every worker (``store.shared_state.SharedChallenges``)."""
+
+    def put(self, ticket: ChallengeTicket, *, keep_per_device: int, forget_before: float) -> None:
+        """Keep ``ticket``; drop its device's oldest beyond ``keep_per_device`` and every
+        ticket that expired at or before ``forget_before``."""
+
+    def take(self, nonce: str, device_id: str, gate: str) -> ChallengeTicket:
+        """Remove and return the ticket named ``nonce``, exactly once even when callers race.
+
+        Raises:
+            ChallengeError: ``unknown_nonce`` (absent) or ``nonce_mismatch`` (issued to
+                another device or gate; the ticket stays).
+        """
+
+    def __len__(self) -> int:
+        """Tickets held."""
+
+
+def unknown_nonce() -> ChallengeError:
+    return ChallengeError(
+        ChallengeErrorCode.UNKNOWN_NONCE, "unknown or already used challenge: ask for a new one"
+    )
+
+
+def nonce_mismatch() -> ChallengeError:
+    return ChallengeError(
+        ChallengeErrorCode.NONCE_MISMATCH, "the challenge was issued to another device or gate"
+    )
+
+
+class MemoryTickets:
+    """Tickets in this process's memory: one service process. Thread-safe, bounded."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Insertion order is issue order, and every ticket lives equally long, so the
+        # oldest (first) tickets are the first to expire.
+        self._tickets: OrderedDict[str, ChallengeTicket] = OrderedDict()
+        self._by_device: dict[str, list[str]] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._tickets)
+
+    def put(self, ticket: ChallengeTicket, *, keep_per_device: int, forget_before: float) -> None:
+        with self._lock:
+            self._purge(forget_before)
+            self._tickets[ticket.nonce] = ticket
+            nonces = self._by_device.setdefault(ticket.device_id, [])
+            nonces.append(ticket.nonce)
+            while len(nonces) > keep_per_device:
+                self._tickets.pop(nonces.pop(0), None)
+
+    def take(self, nonce: str, device_id: str, gate: str) -> ChallengeTicket:
+        with self._lock:
+            ticket = self._tickets.get(nonce)
+            if ticket is None:
+                raise unknown_nonce()
+            if ticket.device_id != device_id or ticket.gate != gate:
+                raise nonce_mismatch()
+            del self._tickets[nonce]
+            self._forget(ticket)
+            return ticket
+
+    def _purge(self, forget_before: float) -> None:
+        while self._tickets:
+            oldest = next(iter(self._tickets.values()))
+            if oldest.expires_at > forget_before:
+                break
+            del self._tickets[oldest.nonce]
+            self._forget(oldest)
+
+    def _forget(self, ticket: ChallengeTicket) -> None:
+        nonces = self._by_device.get(ticket.device_id)
+        if nonces is None:
+            return
+        if ticket.nonce in nonces:
+            nonces.remove(ticket.nonce)
+        if not nonces:
+            del self._by_device[ticket.device_id]
+
+
 class ChallengeIssuer:
     """Issues and redeems challenge tickets; thread-safe, with bounded memory.
 
     Args:
         steps: movements per challenge (1 to :data:`MAX_STEPS`).
         ttl_seconds: how long a ticket can be redeemed after issue.
-        clock: seconds, non-decreasing (``time.monotonic``; a fake one in tests).
+        clock: seconds, non-decreasing (``time.monotonic``; a fake one in tests). With
+            ``storage`` shared by several processes it must be the wall clock
+            (``time.time``), the one clock they share.
         rng: source of the random order (``secrets.SystemRandom()``; seeded in tests).
         max_outstanding_per_device: tickets kept per device; the oldest is dropped.
+        storage: where tickets are kept; default this process's memory.
 
     Raises:
         ValueError: a parameter is out of range (the message names it).
@@ -141,6 +229,7 @@ class ChallengeIssuer:
         rng: Random | None = None,
         *,
         max_outstanding_per_device: int = MAX_OUTSTANDING_PER_DEVICE,
+        storage: TicketStorage | None = None,
     ) -> None:
         if not 1 <= steps <= MAX_STEPS:
             raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
@@ -155,16 +244,12 @@ class ChallengeIssuer:
         self.clock = clock
         self.rng: Random = rng if rng is not None else secrets.SystemRandom()
         self.max_outstanding_per_device = max_outstanding_per_device
-        self._lock = threading.Lock()
-        # Insertion order is issue order, and every ticket lives equally long, so the
-        # oldest (first) tickets are the first to expire.
-        self._tickets: OrderedDict[str, ChallengeTicket] = OrderedDict()
-        self._by_device: dict[str, list[str]] = {}
+        self.storage: TicketStorage = storage if storage is not None else MemoryTickets()
+        self._rng_lock = threading.Lock()
 
     def __len__(self) -> int:
         """Tickets held (outstanding, plus expired ones still within the grace period)."""
-        with self._lock:
-            return len(self._tickets)
+        return len(self.storage)
 
     def issue(self, device_id: str, gate: str) -> ChallengeTicket:
         """A new ticket with a random order of steps, no step equal to the one before."""
@@ -172,23 +257,23 @@ class ChallengeIssuer:
             raise ValueError("device_id must not be empty")
         if not gate:
             raise ValueError("gate must not be empty")
-        with self._lock:
-            now = self.clock()
-            self._purge(now)
-            ticket = ChallengeTicket(
-                nonce=secrets.token_urlsafe(NONCE_BYTES),
-                steps=self._draw_steps(),
-                device_id=device_id,
-                gate=gate,
-                issued_at=now,
-                expires_at=now + self.ttl_seconds,
-            )
-            self._tickets[ticket.nonce] = ticket
-            nonces = self._by_device.setdefault(device_id, [])
-            nonces.append(ticket.nonce)
-            while len(nonces) > self.max_outstanding_per_device:
-                self._tickets.pop(nonces.pop(0), None)
-            return ticket
+        now = self.clock()
+        with self._rng_lock:
+            steps = self._draw_steps()
+        ticket = ChallengeTicket(
+            nonce=secrets.token_urlsafe(NONCE_BYTES),
+            steps=steps,
+            device_id=device_id,
+            gate=gate,
+            issued_at=now,
+            expires_at=now + self.ttl_seconds,
+        )
+        self.storage.put(
+            ticket,
+            keep_per_device=self.max_outstanding_per_device,
+            forget_before=now - EXPIRED_GRACE_SECONDS,
+        )
+        return ticket
 
     def redeem(self, nonce: str, device_id: str, gate: str) -> ChallengeTicket:
         """The ticket named ``nonce``, removed so that it can never be redeemed again.
@@ -196,30 +281,18 @@ class ChallengeIssuer:
         An answer from another device or for another gate is refused and leaves the ticket
         as it was: a nonce relayed to (or guessed by) a wrong device must not spend the
         attempt of the person at the right one. An expired ticket is consumed by its
-        refusal; so is a redeemed one, which then reads as never issued.
+        refusal; so is a redeemed one, which then reads as never issued. Of two workers
+        redeeming the same nonce at once, exactly one gets the ticket.
 
         Raises:
             ChallengeError: ``unknown_nonce`` (never issued, already redeemed, or dropped),
                 ``nonce_mismatch`` (issued to another device or gate; still redeemable
                 there), ``expired_nonce`` (past ``expires_at``).
         """
-        with self._lock:
-            ticket = self._tickets.get(nonce)
-            if ticket is None:
-                raise ChallengeError(
-                    ChallengeErrorCode.UNKNOWN_NONCE,
-                    "unknown or already used challenge: ask for a new one",
-                )
-            # Checked before expiry, so a wrong device learns nothing of the ticket's
-            # timing and changes nothing.
-            if ticket.device_id != device_id or ticket.gate != gate:
-                raise ChallengeError(
-                    ChallengeErrorCode.NONCE_MISMATCH,
-                    "the challenge was issued to another device or gate",
-                )
-            del self._tickets[nonce]
-            self._forget(ticket)
-            now = self.clock()
+        # The device is checked before expiry, so a wrong device learns nothing of the
+        # ticket's timing and changes nothing.
+        ticket = self.storage.take(nonce, device_id, gate)
+        now = self.clock()
         if now >= ticket.expires_at:
             raise ChallengeError(
                 ChallengeErrorCode.EXPIRED_NONCE,
@@ -233,20 +306,3 @@ class ChallengeIssuer:
         while len(steps) < self.steps:
             steps.append(self.rng.choice([k for k in kinds if k is not steps[-1]]))
         return tuple(steps)
-
-    def _purge(self, now: float) -> None:
-        while self._tickets:
-            oldest = next(iter(self._tickets.values()))
-            if now < oldest.expires_at + EXPIRED_GRACE_SECONDS:
-                break
-            del self._tickets[oldest.nonce]
-            self._forget(oldest)
-
-    def _forget(self, ticket: ChallengeTicket) -> None:
-        nonces = self._by_device.get(ticket.device_id)
-        if nonces is None:
-            return
-        if ticket.nonce in nonces:
-            nonces.remove(ticket.nonce)
-        if not nonces:
-            del self._by_device[ticket.device_id]

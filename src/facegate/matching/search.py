@@ -1,19 +1,27 @@
 """1:1 verification and 1:N identification against a subject's or a site's templates.
 
 A subject may have several templates; the subject's best (highest) similarity counts.
-Search is exact (every template is scored); a later issue adds an index for large sites.
+A :class:`GalleryLike` is searched exactly (every template scored); a gallery that holds a
+:class:`facegate.matching.index.TemplateIndex` offers :class:`IndexedGalleryLike` instead,
+and ``identify`` asks it for the nearest subject (graph candidates, exact scores).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from facegate.matching.decide import Decision, Outcome, decide
+from facegate.matching.index import TemplateIndex
 from facegate.matching.score import score
+
+#: Templates asked of the index per search for the nearest subjects (doubled while fewer
+#: than the wanted subjects turn up among them).
+SUBJECT_SEARCH_TEMPLATES = 32
 
 
 class GalleryLike(Protocol):
@@ -27,6 +35,46 @@ class GalleryLike(Protocol):
 
     @property
     def owners(self) -> NDArray[np.int64]: ...
+
+
+@runtime_checkable
+class IndexedGalleryLike(Protocol):
+    """A gallery that searches its templates through a :class:`TemplateIndex`."""
+
+    @property
+    def subject_count(self) -> int: ...
+
+    def nearest_subjects(self, probe: NDArray[np.floating], k: int) -> Sequence[tuple[str, float]]:
+        """Up to k (subject_id, exact best similarity of that subject) pairs, best first."""
+        ...
+
+
+def nearest_subjects(
+    index: TemplateIndex,
+    subject_of: Callable[[int], str],
+    probe: NDArray[np.floating],
+    k: int,
+) -> list[tuple[str, float]]:
+    """Up to ``k`` (subject_id, best similarity) pairs from ``index``, best first.
+
+    ``subject_of`` maps a template key to its subject. A subject's best template is the first
+    of its templates in the index's (exact, best-first) order; more templates are asked for
+    until ``k`` subjects turn up or the index has no more. A helper for
+    :class:`IndexedGalleryLike` implementations.
+    """
+    if k <= 0:
+        return []
+    wanted = max(k, SUBJECT_SEARCH_TEMPLATES)
+    while True:
+        keys, similarities = index.search(probe, wanted)
+        best: dict[str, float] = {}
+        for key, similarity in zip(keys.tolist(), similarities.tolist(), strict=True):
+            best.setdefault(subject_of(key), similarity)
+            if len(best) == k:
+                return list(best.items())
+        if len(keys) < wanted:
+            return list(best.items())
+        wanted *= 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +109,16 @@ def verify(
     return Verification(best, threshold, decide(best, threshold))
 
 
-def identify(probe: NDArray[np.floating], gallery: GalleryLike, threshold: float) -> Identification:
-    """The gallery subject most similar to ``probe``, or UNKNOWN below ``threshold``."""
+def identify(
+    probe: NDArray[np.floating], gallery: GalleryLike | IndexedGalleryLike, threshold: float
+) -> Identification:
+    """The gallery subject most similar to ``probe``, or UNKNOWN below ``threshold``.
+
+    An :class:`IndexedGalleryLike` gallery is asked for its nearest subject (exact score);
+    otherwise every template is scored.
+    """
+    if isinstance(gallery, IndexedGalleryLike):
+        return _identify_indexed(probe, gallery, threshold)
     n_subjects = len(gallery.subject_ids)
     similarities = score(probe, gallery.embeddings)[0]
     if similarities.size == 0:
@@ -74,5 +130,20 @@ def identify(probe: NDArray[np.floating], gallery: GalleryLike, threshold: float
     if decide(best_similarity, threshold) is Decision.MATCH:
         return Identification(
             Outcome.IDENTIFIED, gallery.subject_ids[best], best_similarity, threshold, n_subjects
+        )
+    return Identification(Outcome.UNKNOWN, None, best_similarity, threshold, n_subjects)
+
+
+def _identify_indexed(
+    probe: NDArray[np.floating], gallery: IndexedGalleryLike, threshold: float
+) -> Identification:
+    n_subjects = gallery.subject_count
+    nearest = gallery.nearest_subjects(probe, 1)
+    if not nearest:
+        return Identification(Outcome.UNKNOWN, None, float("-inf"), threshold, n_subjects)
+    subject_id, best_similarity = nearest[0]
+    if decide(best_similarity, threshold) is Decision.MATCH:
+        return Identification(
+            Outcome.IDENTIFIED, subject_id, best_similarity, threshold, n_subjects
         )
     return Identification(Outcome.UNKNOWN, None, best_similarity, threshold, n_subjects)

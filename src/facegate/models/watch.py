@@ -8,7 +8,7 @@ older engines' pipelines loaded on first need, the presentation-attack model, th
 own models: every registry entry with a file) each ``FACEGATE_MODEL_CHECK_INTERVAL_S``.
 
 The first mismatch is recorded as a ``model_integrity`` incident (through
-:func:`facegate.gate.runtime.recording_model_incidents`, as a refused load is) and face
+``Incidents.reporting``, as a refused load is) and face
 decisions fail closed (``face_unavailable``) until the service is restarted with good files;
 cards, PINs and codes keep working (R-10). The state is this process's.
 """
@@ -21,9 +21,9 @@ import threading
 from collections.abc import Sequence
 
 from facegate.errors import ModelIntegrityError
-from facegate.gate.runtime import recording_model_incidents
 from facegate.models.registry import ModelRegistry
 from facegate.store import Store
+from facegate.store.records import IncidentKind
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def tick(watch: ModelWatch, store: Store) -> str | None:
     stays open: the store keeps one open incident per detail). Returns the mismatch, if any
     (also any found by an earlier tick)."""
     try:
-        with recording_model_incidents(store):
+        with store.incidents.reporting(IncidentKind.MODEL_INTEGRITY, on=ModelIntegrityError):
             watch.check()
     except ModelIntegrityError:
         logger.exception("a model file changed while the service ran: faces are refused")

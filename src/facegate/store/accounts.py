@@ -42,6 +42,7 @@ from facegate.store.checks import check_id, check_text
 from facegate.store.keystore import Revoked
 from facegate.store.keystore_schema import RevokedKind
 from facegate.store.module import StoreModule
+from facegate.store.operator_scope import SITE_SESSION_ROLE, may_administer
 from facegate.store.queries import active_subject, may_enter, site_by_code
 from facegate.store.schema import (
     ACTOR_LENGTH,
@@ -609,6 +610,9 @@ def _principal_current(session: Session, row: WebSession, now: datetime) -> bool
         subject = session.get(Subject, row.principal_id)
         return subject is not None and subject.site_id == row.site_id and may_enter(subject, now)
     account = session.get(AdminAccount, row.principal_id)
+    if account is None and row.role == SITE_SESSION_ROLE:
+        # An operator account's administrator session at one of its organisation's sites.
+        return may_administer(session, row.principal_id, row.site_id)
     return (
         account is not None
         and account.site_id == row.site_id

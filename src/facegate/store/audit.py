@@ -134,6 +134,16 @@ class AuditAction(StrEnum):
     #: Staff tried a photo against the site's faces from the console (front desk): it opens
     #: nothing and is not a gate decision, so the access log does not list it.
     RECOGNITION_TESTED = "recognition.tested"
+    #: A property company's operator account (``store.operator_accounts``): made (one event
+    #: at each of its organisation's sites), its sites and counts read, an administrator's
+    #: session opened at one of them; and a site put under another organisation.
+    OPERATOR_ACCOUNT_CREATED = "operator_account.created"
+    OPERATOR_SITES_VIEWED = "operator_account.sites_viewed"
+    OPERATOR_SITE_SESSION = "operator_account.site_session"
+    SITE_OPERATOR_CHANGED = "site.operator_changed"
+    #: An operator account's password replaced, or it was disabled or enabled (``detail``
+    #: says); at each of its organisation's sites.
+    OPERATOR_ACCOUNT_CHANGED = "operator_account.changed"
 
 
 DECISION_ACTIONS = frozenset(

@@ -259,7 +259,10 @@ def _checked(settings: Settings, copy: Path) -> str:
 def _database_path(settings: Settings) -> Path:
     path = sqlite_path(settings.resolved_database_url)
     if path is None:
-        raise ConfigError("backups are made of SQLite database files only")
+        raise ConfigError(
+            "facegate's backups copy a SQLite database file; for PostgreSQL use pg_dump "
+            "and pg_restore"
+        )
     return path
 
 

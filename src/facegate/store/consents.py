@@ -255,7 +255,7 @@ class Consents(StoreModule):
                 collected_by=actor,
             )
             session.add(consent)
-            bump_gallery(session, subject.site_id)
+            bump_gallery(session, subject.site_id, subject.id)
             self._store.audit(
                 session,
                 actor,

@@ -1,4 +1,6 @@
-"""Database engine setup. SQLite gets the pragmas that the store's guarantees rest on."""
+"""Database engine setup. SQLite gets the pragmas that the store's guarantees rest on;
+PostgreSQL gets the writer lock that stands in for SQLite's ``BEGIN IMMEDIATE``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from facegate.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +21,11 @@ logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 #: Execution option marking a session that never writes: it may BEGIN DEFERRED.
 READ_ONLY = "facegate_read_only"
+#: The dialects whose migrations and guarantees are written (triggers, writer lock).
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+#: PostgreSQL advisory lock key every writing transaction holds (ASCII "facegate", as int64):
+#: facegate's writers run one at a time, as under SQLite's single writer lock.
+WRITER_LOCK_KEY = 0x6661636567617465
 
 _SQLITE_PRAGMAS = (
     f"busy_timeout = {BUSY_TIMEOUT_MS}",
@@ -32,9 +42,13 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite is configured for WAL, foreign keys and secure delete."""
     # Errors and their tracebacks go to logs: never with the names, hashes or ciphertext
     # of the statement that failed.
-    engine = create_engine(url, hide_parameters=True)
+    backend = make_url(url).get_backend_name()
+    # A server may drop idle connections (restart, failover): check each one out alive.
+    engine = create_engine(url, hide_parameters=True, pool_pre_ping=backend != "sqlite")
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
     return engine
 
 
@@ -44,6 +58,35 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+def check_supported(url: str) -> None:
+    """Raise ``ConfigError`` unless ``url`` is a database the store is written for."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as exc:
+        raise ConfigError(f"FACEGATE_DATABASE_URL is not a database URL: {exc}") from exc
+    if backend not in SUPPORTED_DIALECTS:
+        raise ConfigError(
+            f"unsupported database {backend!r}: use SQLite (sqlite:///<file>) or PostgreSQL "
+            "(postgresql+psycopg://...); the audit log's triggers are written for those only"
+        )
+    if backend == "sqlite" and sqlite_path(url) is None:
+        raise ConfigError("an in-memory SQLite database loses everything: name a file")
+
+
+def has_schema(engine: Engine) -> bool:
+    """Whether the database already holds facegate data (the site key must then exist).
+
+    SQLite: a non-empty file (without connecting, which would create it). PostgreSQL: the
+    database has Alembic's version table.
+    """
+    if engine.dialect.name == "sqlite":
+        path = sqlite_path(str(engine.url))
+        return path is not None and path.exists() and path.stat().st_size > 0
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        found = connection.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar()
+    return found is not None
 
 
 def prepare_sqlite_file(url: str) -> None:
@@ -69,6 +112,9 @@ def checkpoint_wal(engine: Engine) -> None:
     frames alive until the next checkpoint.
     """
     if engine.dialect.name != "sqlite":
+        # PostgreSQL has no secure_delete: a deleted row's bytes stay in the table file and
+        # its WAL until VACUUM reuses the page. Templates are safe anyway: their data keys
+        # live in the SQLite key store, which does shred them (crypto-erasure, R-23).
         return
     raw = engine.raw_connection()
     try:
@@ -99,6 +145,34 @@ def _configure_sqlite(engine: Engine) -> None:
         # the same audit_head and one failing at COMMIT: the hash chain stays serial.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # A writer waits for another as long as SQLite's busy timeout, then fails, instead of
+        # hanging forever behind a stuck one.
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+        # The store binds aware UTC times; UTC sessions also read them back (and now()) in UTC
+        # whatever the server's own zone.
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+        dbapi_connection.commit()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Under READ COMMITTED two writers could both read audit_head, both extend it, and
+        # the chain's trigger would pass for each (neither sees the other's uncommitted row):
+        # one would fork the hash chain. So every writing transaction first takes one
+        # transaction-level advisory lock, the same queue SQLite's BEGIN IMMEDIATE gives; it
+        # is released at COMMIT or ROLLBACK, also when the process dies. Readers skip it and,
+        # like SQLite's WAL readers, see one snapshot for the whole transaction (verifying the
+        # audit log reads the events, then the head); READ ONLY makes a stray write fail.
+        if connection.get_execution_options().get(READ_ONLY, False):
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
 
 
 def fsync_path(path: Path) -> None:

@@ -268,7 +268,7 @@ def _record(
         subject_erased=subject_erased,
     )
     session.add(row)
-    bump_gallery(session, subject.site_id)
+    bump_gallery(session, subject.site_id, subject.id)
     site_code = session.get_one(Site, subject.site_id).code
     return PendingErasure(
         receipt=receipt_info(row, site_code),
@@ -286,7 +286,7 @@ def finish(store: Store, pending: PendingErasure, *, checkpoint: bool = True) ->
         destroy_dead_keys(session, store, pending.key_owners)
     for snapshot_id in pending.snapshot_ids:
         snapshot_file(store.settings, snapshot_id).unlink(missing_ok=True)
-    store.evict_galleries(pending.receipt.site_code)
+    store.forget_gallery_subject(pending.receipt.site_code, pending.receipt.subject_id)
     if checkpoint:
         store.checkpoint()
 

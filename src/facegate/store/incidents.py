@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facegate.errors import (
+    FacegateError,
     IntegrityViolationError,
     InvalidRecordError,
     NotFoundError,
@@ -109,15 +110,22 @@ class Incidents(StoreModule):
             return _info(row, _site_code(session, row.site_id))
 
     @contextmanager
-    def reporting(self, kind: IncidentKind, site_code: str | None = None) -> Iterator[None]:
-        """Record an incident when the block raises ``IntegrityViolationError``; re-raise it.
+    def reporting(
+        self,
+        kind: IncidentKind,
+        site_code: str | None = None,
+        *,
+        on: type[FacegateError] = IntegrityViolationError,
+    ) -> Iterator[None]:
+        """Record an incident when the block raises ``on`` (by default
+        ``IntegrityViolationError``; a model check passes ``ModelIntegrityError``); re-raise it.
 
         Put it outside the transaction that failed: the incident needs a transaction of its
         own, after the failed one has rolled back and let go of the write lock.
         """
         try:
             yield
-        except IntegrityViolationError as exc:
+        except on as exc:
             try:
                 self.record(kind, str(exc), site_code)
             except StoreError:

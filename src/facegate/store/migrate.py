@@ -19,8 +19,12 @@ from facegate.errors import StoreError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Alembic's ``context`` and ``op`` are module-level proxies: two threads migrating at once
-# (two stores opened together) would swap each other's. Processes are serialised by SQLite.
+# (two stores opened together) would swap each other's. Processes are serialised by the
+# database: SQLite's write lock, on PostgreSQL the advisory lock below.
 _ALEMBIC_LOCK = threading.Lock()
+#: PostgreSQL advisory lock key held while migrating (ASCII "fg-migra"): workers started at
+#: once queue, and each one after the first finds the schema at head and changes nothing.
+MIGRATION_LOCK_KEY = 0x66672D6D69677261
 #: The key store is a database of its own, with its own migrations.
 KEYSTORE_MIGRATIONS_DIR = Path(__file__).parent / "keystore_migrations"
 
@@ -61,6 +65,11 @@ def upgrade_to_head(
             _pragma(connection, "foreign_keys = OFF")
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Transaction-level: released at COMMIT/ROLLBACK, also if the process dies.
+                    connection.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+                    )
                 before = current_revision(connection)
                 command.upgrade(alembic_config(connection, migrations_dir), "head")
                 if after_upgrade is not None:

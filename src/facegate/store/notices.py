@@ -212,7 +212,8 @@ class Notices(StoreModule):
                 )
                 renewals = count(session, Consent, *affected)
                 session.execute(update(Consent).where(*affected).values(renewal_required_at=now))
-                bump_gallery(session, site.id)
+                # Many subjects at once: every cached gallery rebuilds.
+                bump_gallery(session, site.id, None)
             self._store.audit(
                 session,
                 actor,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from facegate.errors import (
@@ -20,7 +20,15 @@ from facegate.errors import (
     RenewalRequiredError,
 )
 from facegate.store.records import SubjectStatus
-from facegate.store.schema import Base, Consent, ImpactAssessment, Site, Subject, utcnow
+from facegate.store.schema import (
+    Base,
+    Consent,
+    GalleryChange,
+    ImpactAssessment,
+    Site,
+    Subject,
+    utcnow,
+)
 
 
 def usable_consent(now: datetime) -> ColumnElement[bool]:
@@ -122,11 +130,37 @@ def require_assessment(session: Session, site_id: str) -> None:
         )
 
 
-def bump_gallery(session: Session, site_id: str) -> None:
-    """Mark the site's usable templates as changed, so cached galleries are rebuilt."""
+#: Changes kept per site in ``gallery_change``: a gallery cached further back than this is
+#: rebuilt in full (the log has a gap), which is cheaper than many small updates anyway.
+GALLERY_CHANGES_KEPT = 1024
+#: Old changes are pruned at every this many versions (not at every bump: it is a delete).
+GALLERY_PRUNE_EVERY = 64
+
+
+def bump_gallery(session: Session, site_id: str, subject_id: str | None) -> int:
+    """Mark the site's usable templates as changed, so cached galleries are brought up to
+    date, and log which subject's templates changed (``subject_id``; None when anything may
+    have changed, which makes every cached gallery rebuild). Returns the new version."""
+    version = session.execute(
+        update(Site)
+        .where(Site.id == site_id)
+        .values(gallery_version=Site.gallery_version + 1)
+        .returning(Site.gallery_version)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
     session.execute(
-        update(Site).where(Site.id == site_id).values(gallery_version=Site.gallery_version + 1)
+        insert(GalleryChange).values(site_id=site_id, version=version, subject_id=subject_id)
     )
+    if version % GALLERY_PRUNE_EVERY == 0 or GALLERY_CHANGES_KEPT < GALLERY_PRUNE_EVERY:
+        session.execute(
+            delete(GalleryChange)
+            .where(
+                GalleryChange.site_id == site_id,
+                GalleryChange.version <= version - GALLERY_CHANGES_KEPT,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return int(version)
 
 
 def count(session: Session, entity: type[Base], *conditions: ColumnElement[bool]) -> int:

@@ -175,7 +175,7 @@ class Retention(StoreModule):
             if subject.moved_out_at is not None:
                 return subject.moved_out_at
             subject.moved_out_at = moved_out_at
-            bump_gallery(session, subject.site_id)
+            bump_gallery(session, subject.site_id, subject.id)
             ended = 0
             if moved_out_at <= utcnow():
                 ended = end_sessions(session, role=Role.RESIDENT, principal_id=subject.id)

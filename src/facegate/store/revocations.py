@@ -224,7 +224,7 @@ def _moves_out(
         ):
             continue
         subject.moved_out_at = entry.at
-        bump_gallery(session, subject.site_id)
+        bump_gallery(session, subject.site_id, subject.id)
         counts.moves_out += 1
         store.audit(
             session,

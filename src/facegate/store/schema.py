@@ -675,3 +675,86 @@ class AuditHead(Base):
     #: ``SiteKey.seal_audit_head`` of (last_id, last_hash); NULL only before revision 0005
     #: sealed it, so a rewound head cannot be made to look authentic without the key.
     head_mac: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+
+
+class RateLimitEvent(Base):
+    """One counted event of a rate limit shared by every worker (``store.shared_state``).
+
+    The key (a client address, a device id, a staff member) is kept only as its SHA-256;
+    a row lives no longer than its limit's window (``expires_at``, seconds since the epoch).
+    """
+
+    __tablename__ = "rate_limit_event"
+    __table_args__ = (
+        Index("ix_rate_limit_event_limit_name_key_sha256_at", "limit_name", "key_sha256", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    limit_name: Mapped[str] = mapped_column(String(64))
+    key_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class LivenessChallenge(Base):
+    """An outstanding liveness challenge, shared by every worker (``store.shared_state``).
+
+    Only the SHA-256 of the nonce is kept: a copy of the table answers no challenge. Times
+    are seconds since the epoch; the row is deleted when redeemed (exactly once) or purged
+    after its expiry and grace period.
+    """
+
+    __tablename__ = "liveness_challenge"
+
+    nonce_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(ACTOR_LENGTH), index=True)
+    gate: Mapped[str] = mapped_column(String(GATE_CODE_LENGTH))
+    #: The movements' codes, comma-separated, in order.
+    steps: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class OperatorAccount(Base):
+    """A property company's account over every site it runs (``store.operator_accounts``):
+    ``organisation`` equals ``Site.operator`` of those sites. Not a staff account: the
+    staff role ``operator`` is a site's front desk."""
+
+    __tablename__ = "operator_account"
+    __table_args__ = (UniqueConstraint("username"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    organisation: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
+    username: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(SECRET_HASH_LENGTH))
+    created_at: Mapped[datetime]
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+
+class OperatorSession(Base):
+    """A signed-in operator account. Only the SHA-256 of the bearer token is kept; it
+    belongs to no site (``web_session`` rows do), so it has its own table."""
+
+    __tablename__ = "operator_session"
+
+    token_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("operator_account.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class GalleryChange(Base):
+    """One bump of ``Site.gallery_version`` and whose usable templates it changed
+    (``store.gallery_updates``): NULL ``subject_id`` means anything may have changed. Old
+    rows are pruned by ``queries.bump_gallery``; a gap makes the next load rebuild."""
+
+    __tablename__ = "gallery_change"
+    __table_args__ = (Index("ix_gallery_change_site_id_version", "site_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    subject_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))

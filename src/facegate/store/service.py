@@ -18,13 +18,12 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import ColumnElement, Engine, func, select
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.core.config import Settings
 from facegate.errors import (
     AlreadyExistsError,
-    ConfigError,
     FileSystemError,
     IntegrityViolationError,
     InvalidRecordError,
@@ -60,24 +59,28 @@ from facegate.store.credentials import Credentials
 from facegate.store.crypto import SiteKey, decrypt_template, encrypt_template, load_site_key
 from facegate.store.engine import (
     READ_ONLY,
+    check_supported,
     checkpoint_wal,
+    has_schema,
     make_engine,
     prepare_sqlite_file,
-    sqlite_path,
 )
 from facegate.store.erasure import PendingErasure, erase_subject, receipt_info
 from facegate.store.erasure import finish as finish_erasure
 from facegate.store.exports import Exports
 from facegate.store.filing import Filing, check_threshold
 from facegate.store.gallery_cache import GalleryCache
+from facegate.store.gallery_updates import changed_subjects
 from facegate.store.gates import Gates
 from facegate.store.homes import Home, check_home
 from facegate.store.idempotency import Idempotency
 from facegate.store.incidents import Incidents
+from facegate.store.indexed_gallery import IndexedGallery, UsableTemplate
 from facegate.store.keystore import Erased, KeyStore
 from facegate.store.keystore_schema import ErasedKind, KeyOwnerKind
 from facegate.store.migrate import upgrade_to_head
 from facegate.store.notices import Notices
+from facegate.store.operator_accounts import OperatorAccounts
 from facegate.store.passes import Passes
 from facegate.store.queries import (
     bump_gallery,
@@ -94,7 +97,6 @@ from facegate.store.records import (
     ConsentMethod,
     DeletionReason,
     DeletionReceipt,
-    Gallery,
     IncidentKind,
     SiteInfo,
     SubjectInfo,
@@ -186,29 +188,23 @@ class Store:
         self.filing = Filing(self)
         #: The console's resident list: search, paging, CSV import and export.
         self.residents = Residents(self)
+        #: Property companies' accounts over their sites (issue 16).
+        self.operator_accounts = OperatorAccounts(self)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
         """Create the data dir (0700) if needed, load the site key, migrate to head."""
         _prepare_data_dir(settings.data_dir)
         url = settings.resolved_database_url
-        try:
-            path = sqlite_path(url)
-        except ArgumentError as exc:
-            raise ConfigError(f"FACEGATE_DATABASE_URL is not a database URL: {exc}") from exc
-        if path is None:
-            raise ConfigError(
-                "only SQLite database files are supported so far "
-                f"(PostgreSQL arrives with its own issue), not {url.split(':', 1)[0]!r}"
-            )
-        # The key first: without it an empty database must not be created.
-        site_key = load_site_key(
-            settings, database_exists=path.exists() and path.stat().st_size > 0
-        )
-        prepare_sqlite_file(url)
+        check_supported(url)
         engine = make_engine(url)
         keystore: KeyStore | None = None
         try:
+            with _database_errors():
+                exists = has_schema(engine)
+            # The key first: without it an empty database must not be created.
+            site_key = load_site_key(settings, database_exists=exists)
+            prepare_sqlite_file(url)
             with _database_errors():
                 upgrade_to_head(engine, after_upgrade=seal_after_upgrade(site_key))
                 with Session(engine) as session:
@@ -254,6 +250,11 @@ class Store:
     def evict_galleries(self, site_code: str | None = None) -> int:
         """Drop the site's cached galleries (every site's when None); returns how many."""
         return self._gallery_cache.evict(site_code)
+
+    def forget_gallery_subject(self, site_code: str, subject_id: str) -> int:
+        """Remove one subject's templates from the site's cached galleries (an erasure,
+        R-23), cheaper than dropping the galleries; returns from how many."""
+        return self._gallery_cache.forget_subject(site_code, subject_id)
 
     def __enter__(self) -> Store:
         return self
@@ -476,45 +477,59 @@ class Store:
             )
             # R-31: counted in this transaction, so two enrollments cannot both miss it.
             check_threshold(session, self, subject.site_id, actor)
-            bump_gallery(session, subject.site_id)
+            bump_gallery(session, subject.site_id, subject.id)
             return template_ids
 
-    def load_gallery(self, site_code: str, model_name: str, actor: str, purpose: str) -> Gallery:
+    def load_gallery(
+        self, site_code: str, model_name: str, actor: str, purpose: str
+    ) -> IndexedGallery:
         """All usable templates of a site for one model, decrypted, for 1:N matching.
 
         Only templates of active subjects whose face entry is open (not moved out, not
         expired) under a usable consent. Served from ``gallery_cache`` while the site's
-        gallery has not changed; every call, cached or not, writes a ``templates.read``
-        audit event (count, purpose), in a write transaction that also checks the gallery
-        did not change while it was being decrypted.
+        gallery has not changed; after a change that names its subjects (enrollment,
+        withdrawal, erasure, move-out: ``gallery_change``) only those subjects' templates
+        are read and decrypted into the cached gallery, else it is rebuilt. Every call,
+        cached or not, writes a ``templates.read`` audit event (count, purpose), in a
+        write transaction that also checks the gallery did not change meanwhile.
         """
         model_name = check_text(model_name, "model name", MODEL_NAME_LENGTH)
         purpose = check_text(purpose, "purpose", PURPOSE_LENGTH)
         now = utcnow()
         valid_until: datetime | None = None
+        built: IndexedGallery | None = None
         with self.incidents.reporting(IncidentKind.TEMPLATE_INTEGRITY, site_code):
             with self._read() as session:
                 site = _site_by_code(session, site_code)
                 version = site.gallery_version
                 gallery = self._gallery_cache.get(site.code, model_name, version, now)
                 cached = gallery is not None
-                if gallery is None:
+                since = self._gallery_cache.version(site.code, model_name, now)
+                if gallery is None and (
+                    since is None or changed_subjects(session, site.id, since, version) is None
+                ):
                     # Decrypted in a read transaction: at 100,000 subjects this takes
                     # seconds, and card and PIN decisions need the write lock meanwhile.
-                    gallery, valid_until = self._build_gallery(session, site, model_name, now)
+                    built, valid_until = self._build_gallery(session, site, model_name, now)
             with self._write() as session:
                 site = _site_by_code(session, site_code)
-                if site.gallery_version != version:
-                    # Changed since it was read (an erasure, a withdrawal): build it again
-                    # under the write lock, so nothing erased is served.
-                    now = utcnow()
-                    gallery, valid_until = self._build_gallery(session, site, model_name, now)
+                changed = site.gallery_version != version
+                if gallery is None or changed:
                     cached = False
-                if not cached:
-                    # Cached before commit: an erasure's eviction can only come after.
-                    self._gallery_cache.put(
-                        site.code, model_name, site.gallery_version, valid_until, gallery
-                    )
+                    gallery = None
+                    if built is None or changed:
+                        # A few subjects changed (or more since it was read): update the
+                        # cached gallery under the write lock, so nothing erased is served.
+                        gallery = self._update_gallery(session, site, model_name, utcnow())
+                    if gallery is None:
+                        if built is None or changed:
+                            now = utcnow()
+                            built, valid_until = self._build_gallery(session, site, model_name, now)
+                        # Cached before commit: an erasure's eviction can only come after.
+                        self._gallery_cache.put(
+                            site.code, model_name, site.gallery_version, valid_until, built
+                        )
+                        gallery = built
                 self._audit(
                     session,
                     actor,
@@ -522,13 +537,36 @@ class Store:
                     site_id=site.id,
                     detail={
                         "count": len(gallery),
-                        "subjects": len(gallery.subject_ids),
+                        "subjects": gallery.subject_count,
                         "model_name": model_name,
                         "purpose": purpose,
                         "cached": cached,
                     },
                 )
         return gallery
+
+    def _update_gallery(
+        self, session: Session, site: Site, model_name: str, now: datetime
+    ) -> IndexedGallery | None:
+        """The cached gallery brought up to the site's version by re-reading only the
+        subjects changed since (``gallery_updates``); None when it must be rebuilt."""
+        since = self._gallery_cache.version(site.code, model_name, now)
+        if since is None:
+            return None
+        subjects = changed_subjects(session, site.id, since, site.gallery_version)
+        if subjects is None:
+            return None
+        templates: dict[str, list[UsableTemplate]] = {s: [] for s in subjects}
+        valid_until: datetime | None = None
+        if subjects:
+            rows, valid_until = self._decrypt_usable(
+                session, Subject.id.in_(subjects) & (Subject.site_id == site.id), model_name, now
+            )
+            for row in rows:
+                templates[row.subject_id].append(row)
+        return self._gallery_cache.advance(
+            site.code, model_name, (since, site.gallery_version), valid_until, templates
+        )
 
     def load_subject_templates(
         self, subject_id: str, model_name: str, actor: str, purpose: str
@@ -556,7 +594,7 @@ class Store:
                 subject_id=subject.id,
                 detail={"count": len(rows), "model_name": model_name, "purpose": purpose},
             )
-        return _stack([vector for _, vector in rows])
+        return _stack([row.vector for row in rows])
 
     # Deletion
 
@@ -747,24 +785,17 @@ class Store:
 
     def _build_gallery(
         self, session: Session, site: Site, model_name: str, now: datetime
-    ) -> tuple[Gallery, datetime | None]:
+    ) -> tuple[IndexedGallery, datetime | None]:
         """The site's gallery at ``now`` and until when it stays valid without a write."""
         rows, valid_until = self._decrypt_usable(
             session, Subject.site_id == site.id, model_name, now
         )
-        subject_ids: dict[str, int] = {}
-        owners = [subject_ids.setdefault(owner, len(subject_ids)) for owner, _ in rows]
-        gallery = Gallery(
-            subject_ids=tuple(subject_ids),
-            embeddings=_stack([vector for _, vector in rows]),
-            owners=np.asarray(owners, dtype=np.int64),
-        )
-        return gallery, valid_until
+        return IndexedGallery(rows), valid_until
 
     def _decrypt_usable(
         self, session: Session, scope: ColumnElement[bool], model_name: str, now: datetime
-    ) -> tuple[list[tuple[str, npt.NDArray[np.float32]]], datetime | None]:
-        """(subject id, template) of the usable templates in ``scope`` at ``now``, and the
+    ) -> tuple[list[UsableTemplate], datetime | None]:
+        """The usable templates in ``scope`` at ``now`` (in matching order), and the
         earliest moment one of them stops being usable without a write (None: never).
 
         A subject whose data key is missing is skipped with a warning rather than failing
@@ -817,7 +848,7 @@ class Store:
                 template_id=template_id,
                 model_name=template_model,
             )
-            out.append((subject_id, vector))
+            out.append(UsableTemplate(subject_id, template_id, vector))
         keyless = len(owners) - len(keys)
         if keyless:
             logger.warning(

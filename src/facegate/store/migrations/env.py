@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from facegate.core.config import load_settings
-from facegate.store.engine import make_engine, prepare_sqlite_file
+from facegate.store.engine import check_supported, make_engine, prepare_sqlite_file
 from facegate.store.schema import Base
 
 config = context.config
@@ -21,10 +21,11 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        # SQLite cannot ALTER most things; batch mode rebuilds tables instead.
+        # SQLite cannot ALTER most things; batch mode rebuilds tables instead. PostgreSQL
+        # alters in place (the revisions branch on the dialect where they differ).
         render_as_batch=sqlite,
         # With the engine's explicit BEGIN, SQLite DDL is transactional: a migration that
-        # dies half-way leaves the schema as it was.
+        # dies half-way leaves the schema as it was. PostgreSQL's DDL is transactional anyway.
         transactional_ddl=True if sqlite else None,
     )
     with context.begin_transaction():
@@ -43,6 +44,7 @@ elif (given := config.attributes.get("connection")) is not None:
     _run(given)
 else:
     url = _url()
+    check_supported(url)
     prepare_sqlite_file(url)
     engine = make_engine(url)
     try:

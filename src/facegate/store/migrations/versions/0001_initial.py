@@ -48,6 +48,53 @@ _SQLITE_TRIGGERS = {
         BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END""",
 }
 
+# PostgreSQL: the same checks and messages as PL/pgSQL trigger functions. IS DISTINCT FROM
+# is SQLite's IS NOT (NULL-safe). RAISE without a SQLSTATE is P0001 (raise_exception).
+_PG_FUNCTIONS = {
+    "audit_event_append_only": """
+        CREATE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_event is append-only'; END $$""",
+    "audit_event_extends_head": """
+        CREATE FUNCTION audit_event_extends_head() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.id IS DISTINCT FROM (SELECT last_id + 1 FROM audit_head WHERE id = 1)
+             OR NEW.prev_hash IS DISTINCT FROM (SELECT last_hash FROM audit_head WHERE id = 1)
+          THEN RAISE EXCEPTION 'audit_event must extend audit_head'; END IF;
+          RETURN NEW;
+        END $$""",
+    "audit_head_only_advances": """
+        CREATE FUNCTION audit_head_only_advances() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.id IS DISTINCT FROM OLD.id
+             OR NEW.last_id IS DISTINCT FROM OLD.last_id + 1
+             OR NOT EXISTS (
+               SELECT 1 FROM audit_event WHERE id = NEW.last_id AND hash = NEW.last_hash)
+          THEN RAISE EXCEPTION 'audit_head only advances to the newest audit_event'; END IF;
+          RETURN NEW;
+        END $$""",
+    "audit_head_no_delete": """
+        CREATE FUNCTION audit_head_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_head cannot be deleted'; END $$""",
+}
+# Trigger name -> (table, event, function): the names match the SQLite triggers.
+_PG_TRIGGERS = {
+    "audit_event_no_update": ("audit_event", "UPDATE", "audit_event_append_only"),
+    "audit_event_no_delete": ("audit_event", "DELETE", "audit_event_append_only"),
+    "audit_event_extends_head": ("audit_event", "INSERT", "audit_event_extends_head"),
+    "audit_head_only_advances": ("audit_head", "UPDATE", "audit_head_only_advances"),
+    "audit_head_no_delete": ("audit_head", "DELETE", "audit_head_no_delete"),
+}
+
+
+def _create_pg_triggers() -> None:
+    for ddl in _PG_FUNCTIONS.values():
+        op.execute(ddl)
+    for name, (table, event, function) in _PG_TRIGGERS.items():
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+
 
 def _id(name: str = "id") -> sa.Column[str]:
     return sa.Column(name, sa.String(32), nullable=False)
@@ -63,7 +110,7 @@ def _enum(name: str, *values: str) -> sa.Enum:
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    if dialect != "sqlite":
+    if dialect not in ("sqlite", "postgresql"):
         # No silent weakening: the audit log's append-only guarantee needs its triggers.
         raise NotImplementedError(f"append-only audit triggers are not written for {dialect}")
 
@@ -170,13 +217,22 @@ def upgrade() -> None:
         sa.CheckConstraint("id = 1", name="ck_audit_head_single_row"),
     )
     op.bulk_insert(audit_head, [{"id": 1, "last_id": 0, "last_hash": _GENESIS_HASH}])
+    if dialect == "postgresql":
+        _create_pg_triggers()
+        return
     for ddl in _SQLITE_TRIGGERS.values():
         op.execute(ddl)
 
 
 def downgrade() -> None:
-    for name in _SQLITE_TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    if op.get_bind().dialect.name == "postgresql":
+        for name, (table, _event, _function) in _PG_TRIGGERS.items():
+            op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        for function in _PG_FUNCTIONS:
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
+    else:
+        for name in _SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
     for table in (
         "audit_head",
         "audit_event",

@@ -54,6 +54,35 @@ _SQLITE_TRIGGERS = {
         BEGIN SELECT RAISE(ABORT, 'an impact assessment is kept until retain_until'); END""",
 }
 
+# PostgreSQL: the same checks and messages as PL/pgSQL trigger functions (RAISE is P0001).
+_PG_FUNCTIONS = {
+    "notice_immutable": """
+        CREATE FUNCTION notice_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'a published notice is immutable'; END $$""",
+    "deletion_receipt_append_only": """
+        CREATE FUNCTION deletion_receipt_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'deletion receipts are append-only'; END $$""",
+    "impact_assessment_no_update": """
+        CREATE FUNCTION impact_assessment_no_update() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'an impact assessment record is immutable'; END $$""",
+    "impact_assessment_kept": """
+        CREATE FUNCTION impact_assessment_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF OLD.retain_until > now()
+          THEN RAISE EXCEPTION 'an impact assessment is kept until retain_until'; END IF;
+          RETURN OLD;
+        END $$""",
+}
+# Trigger name -> (table, event, function): the names match the SQLite triggers.
+_PG_TRIGGERS = {
+    "notice_no_update": ("notice", "UPDATE", "notice_immutable"),
+    "notice_no_delete": ("notice", "DELETE", "notice_immutable"),
+    "deletion_receipt_no_update": ("deletion_receipt", "UPDATE", "deletion_receipt_append_only"),
+    "deletion_receipt_no_delete": ("deletion_receipt", "DELETE", "deletion_receipt_append_only"),
+    "impact_assessment_no_update": ("impact_assessment", "UPDATE", "impact_assessment_no_update"),
+    "impact_assessment_kept": ("impact_assessment", "DELETE", "impact_assessment_kept"),
+}
+
 
 def _id(name: str = "id", *, nullable: bool = False) -> sa.Column[str]:
     return sa.Column(name, sa.String(32), nullable=nullable)
@@ -169,10 +198,68 @@ def _rebuild(
         op.create_index(index, table, columns)
 
 
+def _alter_subject_pg() -> None:
+    """PostgreSQL alters ``subject`` in place: the same columns and CHECKs as the rebuild."""
+    for column in _subject_table(with_privacy=True):
+        if isinstance(column, sa.Column) and column.name in _SUBJECT_ADDED:
+            op.add_column("subject", column)
+    op.execute("UPDATE subject SET expires_at = now() WHERE kind = 'visitor' AND status = 'active'")
+    # op.f: the names are final, as revision 0001's create_table made them.
+    op.drop_constraint(op.f("ck_subject_subject_kind"), "subject", type_="check")
+    op.create_check_constraint(
+        op.f("ck_subject_subject_kind"), "subject", "kind IN ('resident', 'visitor', 'temporary')"
+    )
+    op.create_check_constraint(
+        op.f("ck_subject_ck_subject_expiring_kind_has_end"),
+        "subject",
+        "kind = 'resident' OR expires_at IS NOT NULL OR status = 'deleted'",
+    )
+
+
+def _alter_consent_pg() -> None:
+    for item in _consent_table(with_privacy=True):
+        if isinstance(item, sa.Column) and item.name in _CONSENT_ADDED:
+            op.add_column("consent", item)
+    op.create_foreign_key(
+        op.f("fk_consent_notice_id_notice"), "consent", "notice", ["notice_id"], ["id"]
+    )
+    op.create_foreign_key(
+        op.f("fk_consent_guardian_id_guardian"), "consent", "guardian", ["guardian_id"], ["id"]
+    )
+    op.create_check_constraint(
+        op.f("ck_consent_ck_consent_ends_after_start"),
+        "consent",
+        "expires_at IS NULL OR expires_at > given_at",
+    )
+    op.create_index("ix_consent_notice_id", "consent", ["notice_id"])
+
+
+_SUBJECT_ADDED = ("minor_until", "moved_out_at", "expires_at")
+_CONSENT_ADDED = (
+    "notice_id",
+    "expires_at",
+    "evidence_ref",
+    "guardian_id",
+    "renewal_required_at",
+    "withdrawn_by",
+)
+
+
+def _create_pg_triggers() -> None:
+    for ddl in _PG_FUNCTIONS.values():
+        op.execute(ddl)
+    for name, (table, event, function) in _PG_TRIGGERS.items():
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    if dialect != "sqlite":
+    if dialect not in ("sqlite", "postgresql"):
         raise NotImplementedError(f"append-only triggers are not written for {dialect}")
+    postgresql = dialect == "postgresql"
 
     with op.batch_alter_table("site") as batch:
         batch.add_column(sa.Column("operator", sa.String(200), nullable=False, server_default=""))
@@ -211,12 +298,15 @@ def upgrade() -> None:
 
     # A visitor had no end date in 0001; now one is required (R-24): their stay ends at
     # the upgrade, so face entry stops and the next retention run purges them.
-    _rebuild(
-        "subject",
-        _subject_table(with_privacy=True),
-        {"ix_subject_site_id": ["site_id"]},
-        {"expires_at": f"CASE WHEN kind = 'visitor' AND status = 'active' THEN {_NOW_US} END"},
-    )
+    if postgresql:
+        _alter_subject_pg()
+    else:
+        _rebuild(
+            "subject",
+            _subject_table(with_privacy=True),
+            {"ix_subject_site_id": ["site_id"]},
+            {"expires_at": f"CASE WHEN kind = 'visitor' AND status = 'active' THEN {_NOW_US} END"},
+        )
     op.create_table(
         "guardian",
         _id(),
@@ -234,11 +324,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", "subject_id", name="uq_guardian_id_subject_id"),
     )
     op.create_index("ix_guardian_subject_id", "guardian", ["subject_id"])
-    _rebuild(
-        "consent",
-        _consent_table(with_privacy=True),
-        {"ix_consent_subject_id": ["subject_id"], "ix_consent_notice_id": ["notice_id"]},
-    )
+    if postgresql:
+        _alter_consent_pg()
+    else:
+        _rebuild(
+            "consent",
+            _consent_table(with_privacy=True),
+            {"ix_consent_subject_id": ["subject_id"], "ix_consent_notice_id": ["notice_id"]},
+        )
 
     # Withdrawal and retention find templates by consent.
     op.create_index("ix_template_consent_id", "template", ["consent_id"])
@@ -392,11 +485,17 @@ def upgrade() -> None:
         sa.Column("due_by", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("operator", name="pk_filing_alert"),
     )
+    if postgresql:
+        _create_pg_triggers()
+        return
     for ddl in _SQLITE_TRIGGERS.values():
         op.execute(ddl)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _downgrade_pg()
+        return
     for name in _SQLITE_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_index("ix_template_consent_id", "template")
@@ -432,3 +531,42 @@ def downgrade() -> None:
             "operator",
         ):
             batch.drop_column(column)
+
+
+def _downgrade_pg() -> None:
+    for name, (table, _event, _function) in _PG_TRIGGERS.items():
+        op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+    for function in _PG_FUNCTIONS:
+        op.execute(f"DROP FUNCTION IF EXISTS {function}()")
+    op.drop_index("ix_template_consent_id", "template")
+    for table in (
+        "filing_alert",
+        "incident",
+        "snapshot",
+        "deletion_receipt",
+        "impact_assessment",
+        "credential",
+        "gate",
+    ):
+        op.drop_table(table)
+    op.drop_index("ix_consent_notice_id", "consent")
+    # Dropping a column drops the constraints and foreign keys that name it.
+    for column in reversed(_CONSENT_ADDED):
+        op.drop_column("consent", column)
+    op.drop_table("guardian")
+    op.execute("UPDATE subject SET kind = 'visitor' WHERE kind = 'temporary'")
+    op.drop_constraint(op.f("ck_subject_subject_kind"), "subject", type_="check")
+    op.create_check_constraint(
+        op.f("ck_subject_subject_kind"), "subject", "kind IN ('resident', 'visitor')"
+    )
+    for column in reversed(_SUBJECT_ADDED):
+        op.drop_column("subject", column)
+    op.drop_table("notice")
+    for column in (
+        "gallery_version",
+        "snapshot_retention_days",
+        "resident_retention_days",
+        "keep_disputed_frames",
+        "operator",
+    ):
+        op.drop_column("site", column)

@@ -1,0 +1,278 @@
+"""A site's decrypted gallery behind a template index, updated subject by subject.
+
+``IndexedGallery`` is what ``Store.load_gallery`` hands out: it searches through a
+:class:`~facegate.matching.index.TemplateIndex` keyed by int64 keys (one per template row,
+mapped back to the row's id and subject), and is brought up to date in place by
+``replace_subject`` / ``remove_subject`` when the site's gallery changes, so the first
+decision after an enrollment or erasure decrypts only that subject's templates. It still
+offers the flat ``subject_ids`` / ``embeddings`` / ``owners`` view (``GalleryLike``),
+materialised on demand, for the exact paths that need it (older engines, tests).
+
+Thread-safe: searches and updates take one lock, so a decision never sees half an update.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from facegate.matching.index import TemplateIndex
+from facegate.store.records import EMBEDDING_DIM, Gallery
+
+#: Templates asked of the index per search: the best subject's best template is the first
+#: of them; the rest let ``nearest_subjects`` rank a few subjects with several templates.
+SEARCH_TEMPLATES = 32
+#: Subject ids a repr shows before "...".
+_REPR_SUBJECTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class UsableTemplate:
+    """One decrypted usable template: ``vector`` is float32 of shape (128,)."""
+
+    subject_id: str
+    template_id: str
+    vector: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateMatch:
+    """The best template of a search: whose it is, its row id, its similarity, and its
+    position among its subject's usable templates (matching order: created, then id)."""
+
+    subject_id: str
+    template_id: str
+    similarity: float
+    position: int
+    templates: int
+
+
+class _LastSearch(threading.local):
+    """This thread's last search, so the explanation reuses the decision's search."""
+
+    generation: int = -1
+    probe: bytes = b""
+    keys: npt.NDArray[np.int64] = np.zeros(0, np.int64)
+    similarities: npt.NDArray[np.float64] = np.zeros(0, np.float64)
+
+
+class IndexedGallery:
+    """Usable templates of one site for one model, searchable through an index."""
+
+    def __init__(self, templates: Iterable[UsableTemplate] = ()) -> None:
+        self._lock = threading.RLock()
+        self._index = TemplateIndex(EMBEDDING_DIM)
+        self._next_key = 0
+        #: subject → its template keys, in matching order; dict order is subject order.
+        self._keys: dict[str, tuple[int, ...]] = {}
+        self._template_ids: dict[int, str] = {}
+        self._owners: dict[int, str] = {}
+        self._generation = 0
+        self._flat: Gallery | None = None
+        self._last = _LastSearch()
+        by_subject: dict[str, list[UsableTemplate]] = {}
+        for template in templates:
+            by_subject.setdefault(template.subject_id, []).append(template)
+        self._add_many(by_subject)
+
+    def __repr__(self) -> str:
+        # Ids and counts only: a gallery in a log line must not show face data (R-27).
+        with self._lock:
+            shown = list(self._keys)[:_REPR_SUBJECTS]
+            more = ", ..." if len(self._keys) > len(shown) else ""
+            return (
+                f"IndexedGallery(subject_ids={tuple(shown)!r}{more}, templates={len(self._index)})"
+            )
+
+    # Updates
+
+    def replace_subject(self, subject_id: str, templates: Sequence[UsableTemplate]) -> None:
+        """Make ``templates`` (in matching order; empty: none) the subject's only ones."""
+        if any(t.subject_id != subject_id for t in templates):
+            raise ValueError("every template must belong to the subject replaced")
+        with self._lock:
+            self._remove(subject_id)
+            if templates:
+                self._add_many({subject_id: list(templates)})
+            self._changed()
+
+    def remove_subject(self, subject_id: str) -> bool:
+        """Remove the subject's templates from the index and from memory (R-23); whether
+        the subject had any."""
+        with self._lock:
+            removed = self._remove(subject_id)
+            self._changed()
+            return removed
+
+    def _add_many(self, by_subject: dict[str, list[UsableTemplate]]) -> None:
+        count = sum(len(ts) for ts in by_subject.values())
+        if not count:
+            return
+        keys = np.arange(self._next_key, self._next_key + count, dtype=np.int64)
+        vectors = np.empty((count, EMBEDDING_DIM), np.float32)
+        row = 0
+        for subject_id, templates in by_subject.items():
+            first = row
+            for template in templates:
+                key = int(keys[row])
+                vectors[row] = template.vector
+                self._template_ids[key] = template.template_id
+                self._owners[key] = subject_id
+                row += 1
+            self._keys[subject_id] = tuple(int(k) for k in keys[first:row])
+        self._index.add(keys, vectors)
+        vectors.fill(0.0)
+        self._next_key += count
+
+    def _remove(self, subject_id: str) -> bool:
+        keys = self._keys.pop(subject_id, None)
+        if keys is None:
+            return False
+        self._index.remove(keys)
+        for key in keys:
+            del self._template_ids[key]
+            del self._owners[key]
+        return True
+
+    def _changed(self) -> None:
+        self._generation += 1
+        self._flat = None
+
+    # Reading
+
+    def __len__(self) -> int:
+        """How many templates (the 1:N threshold rises with it)."""
+        with self._lock:
+            return len(self._index)
+
+    @property
+    def subject_count(self) -> int:
+        with self._lock:
+            return len(self._keys)
+
+    @property
+    def subject_ids(self) -> tuple[str, ...]:
+        """Subjects with at least one template (order: unspecified but stable until the
+        next change)."""
+        with self._lock:
+            return tuple(self._keys)
+
+    def template_ids(self, subject_id: str) -> tuple[str, ...]:
+        """The subject's template row ids in matching order (empty for none)."""
+        with self._lock:
+            return tuple(self._template_ids[k] for k in self._keys.get(subject_id, ()))
+
+    def vectors(self, subject_id: str) -> npt.NDArray[np.float32]:
+        """The subject's templates, read-only float32 (k, 128); (0, 128) for none."""
+        with self._lock:
+            # Read from the index's rows: one copy of each template in memory, not two.
+            found = self._index.vectors(self._keys.get(subject_id, ()))
+            found.setflags(write=False)
+            return found
+
+    def flat(self) -> Gallery:
+        """The whole gallery as one ``Gallery`` (every vector copied: for exact paths)."""
+        with self._lock:
+            if self._flat is None:
+                subjects = tuple(self._keys)
+                counts = [len(self._keys[s]) for s in subjects]
+                embeddings = (
+                    self._index.vectors(k for s in subjects for k in self._keys[s])
+                    if subjects
+                    else np.zeros((0, EMBEDDING_DIM), np.float32)
+                )
+                owners = np.repeat(np.arange(len(subjects), dtype=np.int64), counts)
+                self._flat = Gallery(subjects, embeddings, owners)
+            return self._flat
+
+    @property
+    def embeddings(self) -> npt.NDArray[np.float32]:
+        return self.flat().embeddings
+
+    @property
+    def owners(self) -> npt.NDArray[np.int64]:
+        return self.flat().owners
+
+    def excluding(self, subject_ids: Collection[str]) -> Gallery:
+        """A flat copy without these subjects' templates."""
+        return self.flat().excluding(subject_ids)
+
+    def without(self, subject_id: str) -> GalleryWithout:
+        """A searchable view of this gallery without one subject (no copy)."""
+        return GalleryWithout(self, subject_id)
+
+    # Search
+
+    def search_templates(
+        self, probe: npt.NDArray[np.floating], k: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Up to ``k`` (template key, exact similarity), best first; the last search of
+        this thread is reused for the same probe and the same gallery state."""
+        vector = np.ascontiguousarray(probe, dtype=np.float32).reshape(-1)
+        raw = vector.tobytes()
+        last = self._last
+        with self._lock:
+            if last.generation == self._generation and last.probe == raw and len(last.keys) >= k:
+                return last.keys[:k], last.similarities[:k]
+            if last.generation == self._generation and last.probe == raw:
+                k = max(k, len(last.keys))
+            keys, similarities = self._index.search(vector, k)
+            last.generation, last.probe = self._generation, raw
+            last.keys, last.similarities = keys, similarities
+            return keys, similarities
+
+    def nearest_subjects(
+        self, probe: npt.NDArray[np.floating], k: int, *, skip: str | None = None
+    ) -> list[tuple[str, float]]:
+        """Up to ``k`` (subject id, best similarity of that subject), best first;
+        ``skip``: a subject left out."""
+        with self._lock:
+            total = len(self._index)
+            wanted = max(SEARCH_TEMPLATES, k) + len(self._keys.get(skip or "", ()))
+            while True:
+                keys, similarities = self.search_templates(probe, min(wanted, total))
+                best: dict[str, float] = {}
+                for key, similarity in zip(keys.tolist(), similarities.tolist(), strict=True):
+                    owner = self._owners[key]
+                    if owner != skip and owner not in best:
+                        best[owner] = similarity
+                if len(best) >= k or wanted >= total:
+                    return list(best.items())[:k]
+                wanted *= 4
+
+    def best_template(self, probe: npt.NDArray[np.floating]) -> TemplateMatch | None:
+        """The template most similar to ``probe`` (None for an empty gallery): from the
+        same search as the last ``nearest_subjects`` of this thread for this probe."""
+        with self._lock:
+            keys, similarities = self.search_templates(probe, 1)
+            if not len(keys):
+                return None
+            key = int(keys[0])
+            owner = self._owners[key]
+            own = self._keys[owner]
+            return TemplateMatch(
+                owner, self._template_ids[key], float(similarities[0]), own.index(key), len(own)
+            )
+
+
+class GalleryWithout:
+    """An ``IndexedGallery`` seen without one subject (the enrollment guard's "others")."""
+
+    def __init__(self, gallery: IndexedGallery, subject_id: str) -> None:
+        self._gallery = gallery
+        self._subject_id = subject_id
+
+    def __len__(self) -> int:
+        return len(self._gallery) - len(self._gallery.template_ids(self._subject_id))
+
+    @property
+    def subject_count(self) -> int:
+        own = 1 if self._gallery.template_ids(self._subject_id) else 0
+        return self._gallery.subject_count - own
+
+    def nearest_subjects(self, probe: npt.NDArray[np.floating], k: int) -> list[tuple[str, float]]:
+        return self._gallery.nearest_subjects(probe, k, skip=self._subject_id)

@@ -1,0 +1,214 @@
+"""State that several workers of one service share through the database: rate-limit
+windows, outstanding liveness challenges, and what tells a worker that another one erased
+someone whose templates it holds (gallery versions, erasure times).
+
+Why the counting is SQL here and not the ``limits`` library: its storages are memory
+(per process, what ``api.ratelimit.MemoryWindows`` already is), Redis, Memcached, MongoDB
+and etcd, each a server that would have to be run, secured and backed up beside the
+database. The database is already shared by every worker, and a sliding window is three
+statements in one transaction, serialized per key:
+
+- SQLite: every writing transaction starts with ``BEGIN IMMEDIATE`` (``store.engine``), so
+  the count and the insert of one hit cannot interleave with another process's.
+- PostgreSQL: ``pg_advisory_xact_lock`` on the key's digest, held until the commit, so two
+  workers hitting the same key queue while other keys go on in parallel (a count alone
+  would let both insert when the window is one short of full).
+
+Keys of limits (client addresses, device ids) and challenge nonces are kept only as their
+SHA-256; rows live no longer than their window (rate limits) or their expiry plus a grace
+period (challenges) and are purged by the normal hits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from facegate.liveness.challenge import (
+    Challenge,
+    ChallengeTicket,
+    nonce_mismatch,
+    unknown_nonce,
+)
+from facegate.store.module import StoreModule
+from facegate.store.records import SubjectStatus
+from facegate.store.schema import LivenessChallenge, RateLimitEvent, Site, Subject
+
+#: Every hit deletes its own key's old events; all keys' expired rows go at most this
+#: often (seconds) per process.
+PURGE_EVERY_S = 10.0
+_STEP_SEPARATOR = ","
+_POSTGRESQL = "postgresql"
+#: Bytes of the digest that name a key's advisory lock (PostgreSQL locks take a bigint).
+_LOCK_ID_BYTES = 8
+
+
+def digest(value: str) -> str:
+    """SHA-256 (hex) of ``value``: what the tables keep instead of keys and nonces."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _lock_key(session: Session, name: str, key_sha256: str) -> None:
+    """Serialize hits of one key across workers (SQLite: already serialized by BEGIN
+    IMMEDIATE)."""
+    if session.get_bind().dialect.name != _POSTGRESQL:
+        return
+    lock_id = int.from_bytes(
+        hashlib.sha256(f"{name}:{key_sha256}".encode()).digest()[:_LOCK_ID_BYTES],
+        "big",
+        signed=True,
+    )
+    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
+class _Purges:
+    """When this process last purged every key's expired rows."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at: float | None = None
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if self._at is not None and now - self._at < PURGE_EVERY_S:
+                return False
+            self._at = now
+            return True
+
+
+class SharedRateLimits(StoreModule):
+    """Sliding-window rate limits in the database (``api.ratelimit.WindowStorage``).
+
+    ``now`` is seconds since the epoch: the clock every worker shares.
+    """
+
+    _purges = _Purges()
+
+    def add(self, name: str, key: str, events: int, per_seconds: float, now: float) -> float | None:
+        key_sha256 = digest(key)
+        mine = (RateLimitEvent.limit_name == name) & (RateLimitEvent.key_sha256 == key_sha256)
+        with self._store.transaction() as session:
+            _lock_key(session, name, key_sha256)
+            session.execute(
+                delete(RateLimitEvent).where(mine, RateLimitEvent.at <= now - per_seconds)
+            )
+            if self._purges.due():
+                session.execute(delete(RateLimitEvent).where(RateLimitEvent.expires_at <= now))
+            counted, oldest = session.execute(
+                select(func.count(), func.min(RateLimitEvent.at)).where(mine)
+            ).one()
+            if counted >= events:
+                return float(oldest) + per_seconds - now
+            session.add(
+                RateLimitEvent(
+                    limit_name=name, key_sha256=key_sha256, at=now, expires_at=now + per_seconds
+                )
+            )
+            return None
+
+    def count(self) -> int:
+        """Events held, every limit and key (tests, the purge)."""
+        with self._store.reading() as session:
+            return int(session.scalar(select(func.count()).select_from(RateLimitEvent)) or 0)
+
+
+class SharedChallenges(StoreModule):
+    """Outstanding challenges in the database (``liveness.challenge.TicketStorage``).
+
+    The nonce is kept only as its SHA-256, so the ticket handed back by :meth:`take` carries
+    the nonce its caller presented. Times are seconds since the epoch.
+    """
+
+    def put(self, ticket: ChallengeTicket, *, keep_per_device: int, forget_before: float) -> None:
+        with self._store.transaction() as session:
+            session.execute(
+                delete(LivenessChallenge).where(LivenessChallenge.expires_at <= forget_before)
+            )
+            session.add(
+                LivenessChallenge(
+                    nonce_sha256=digest(ticket.nonce),
+                    device_id=ticket.device_id,
+                    gate=ticket.gate,
+                    steps=_STEP_SEPARATOR.join(step.value for step in ticket.steps),
+                    issued_at=ticket.issued_at,
+                    expires_at=ticket.expires_at,
+                )
+            )
+            session.flush()
+            dropped = session.scalars(
+                select(LivenessChallenge.nonce_sha256)
+                .where(LivenessChallenge.device_id == ticket.device_id)
+                .order_by(LivenessChallenge.issued_at.desc(), LivenessChallenge.nonce_sha256)
+                .offset(keep_per_device)
+            ).all()
+            if dropped:
+                session.execute(
+                    delete(LivenessChallenge).where(LivenessChallenge.nonce_sha256.in_(dropped))
+                )
+
+    def take(self, nonce: str, device_id: str, gate: str) -> ChallengeTicket:
+        nonce_sha256 = digest(nonce)
+        with self._store.transaction() as session:
+            row = session.get(LivenessChallenge, nonce_sha256)
+            if row is None:
+                raise unknown_nonce()
+            if row.device_id != device_id or row.gate != gate:
+                raise nonce_mismatch()
+            ticket = ChallengeTicket(
+                nonce=nonce,
+                steps=tuple(Challenge(step) for step in row.steps.split(_STEP_SEPARATOR)),
+                device_id=row.device_id,
+                gate=row.gate,
+                issued_at=row.issued_at,
+                expires_at=row.expires_at,
+            )
+            # The delete decides: of two workers that both read the row, one deletes it.
+            gone = session.execute(
+                delete(LivenessChallenge).where(LivenessChallenge.nonce_sha256 == nonce_sha256)
+            )
+            if gone.rowcount != 1:  # type: ignore[attr-defined]
+                raise unknown_nonce()
+            return ticket
+
+    def __len__(self) -> int:
+        with self._store.reading() as session:
+            return int(session.scalar(select(func.count()).select_from(LivenessChallenge)) or 0)
+
+
+class GalleryVersions(StoreModule):
+    """What a worker reads to drop galleries another worker's erasure made stale
+    (``api.gallery_watch``): each site's ``gallery_version`` and who was erased lately."""
+
+    def read(self) -> dict[str, int]:
+        """Each site's ``gallery_version``, by site code."""
+        with self._store.reading() as session:
+            return {
+                code: int(version)
+                for code, version in session.execute(select(Site.code, Site.gallery_version))
+            }
+
+    def erased_since(self, site_codes: Collection[str], since: datetime) -> dict[str, set[str]]:
+        """Subjects of ``site_codes`` erased at or after ``since``, by site code."""
+        if not site_codes:
+            return {}
+        erased: dict[str, set[str]] = {}
+        with self._store.reading() as session:
+            rows = session.execute(
+                select(Site.code, Subject.id)
+                .join(Site, Site.id == Subject.site_id)
+                .where(
+                    Site.code.in_(list(site_codes)),
+                    Subject.status == SubjectStatus.DELETED,
+                    Subject.deleted_at >= since,
+                )
+            )
+            for code, subject_id in rows:
+                erased.setdefault(code, set()).add(subject_id)
+        return erased
