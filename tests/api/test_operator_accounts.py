@@ -166,8 +166,15 @@ def test_signing_out_ends_the_operator_session(
     client: TestClient, account: OperatorAccountInfo
 ) -> None:
     token = _sign_in(client)
+    opened = client.post(f"{OPS}/sites/{SITE}/session", headers=bearer(token))
+    client.cookies.clear()
+    site_token = opened.json()["token"]
+    assert client.get(f"{API}/sites/{SITE}/staff", headers=bearer(site_token)).status_code == 200
+
     assert client.post(f"{OPS}/logout", headers=bearer(token)).status_code == 200
     assert client.get(f"{OPS}/sites", headers=bearer(token)).status_code == 401
+    # The administrator's session it opened at the site ended with it.
+    assert client.get(f"{API}/sites/{SITE}/staff", headers=bearer(site_token)).status_code == 401
 
 
 def test_the_cookie_signs_in_the_pages(client: TestClient, account: OperatorAccountInfo) -> None:

@@ -4,12 +4,13 @@ limits and share challenges, as two workers do (``test_workers`` runs real ones)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from facegate.api.app import create_app
-from facegate.api.ratelimit import SIGNIN_ATTEMPTS, MemoryWindows
+from facegate.api.ratelimit import SIGNIN_ATTEMPTS, MemoryWindows, NoLimits
 from facegate.api.state import AppState
 from facegate.core.config import Settings, SharedState
 from facegate.liveness.challenge import MemoryTickets
@@ -43,6 +44,21 @@ def test_memory_is_the_default_and_database_is_chosen_by_the_setting(
     for app in apps:
         assert isinstance(_state(app).limiter.storage, SharedRateLimits)
         assert isinstance(_state(app).challenges.storage, SharedChallenges)
+
+
+def test_postgresql_shares_state_unless_told_otherwise(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://facegate@127.0.0.1/facegate"
+    assert Settings(data_dir=tmp_path, database_url=url).shared_state is SharedState.DATABASE
+    told = Settings(data_dir=tmp_path, database_url=url, shared_state=SharedState.MEMORY)
+    assert told.shared_state is SharedState.MEMORY
+    assert Settings(data_dir=tmp_path).shared_state is SharedState.MEMORY
+
+
+def test_limits_off_keep_challenges_shared(shared: Settings) -> None:
+    unlimited = shared.model_copy(update={"rate_limits": False})
+    with TestClient(create_app(unlimited)) as client:
+        assert isinstance(_state(client).limiter, NoLimits)
+        assert isinstance(_state(client).challenges.storage, SharedChallenges)
 
 
 def test_two_apps_share_the_signin_limit(apps: tuple[TestClient, TestClient]) -> None:

@@ -1,11 +1,14 @@
-"""The cached gallery is brought up to date subject by subject after a change, equals a full
-rebuild after any sequence of changes, and loses an erased subject at once (R-23)."""
+"""The cached gallery is brought up to date subject by subject after a change or when a visit
+or consent ends, equals a full rebuild after any sequence of changes, and loses an erased
+subject at once (R-23)."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -13,16 +16,23 @@ import pytest
 from sqlalchemy import select
 
 from facegate.core.config import Settings
-from facegate.store import SiteInfo, Store
+from facegate.store import SiteInfo, Store, SubjectKind
 from facegate.store import service as store_service
 from facegate.store.crypto import decrypt_template
 from facegate.store.gallery_updates import MAX_UPDATED_SUBJECTS, changed_subjects
 from facegate.store.indexed_gallery import IndexedGallery
 from facegate.store.queries import bump_gallery
 from facegate.store.records import DeletionReason
-from facegate.store.schema import GalleryChange, Site
+from facegate.store.schema import AuditEvent, GalleryChange, Site, utcnow
 
-from .helpers import MODEL, OPERATOR, consented_subject, enrolled_subject, random_embeddings
+from .helpers import (
+    MODEL,
+    NOTICE_VERSION,
+    OPERATOR,
+    consented_subject,
+    enrolled_subject,
+    random_embeddings,
+)
 
 Contents = dict[str, tuple[tuple[str, ...], bytes]]
 
@@ -251,3 +261,141 @@ def test_two_threads_loading_after_changes_both_get_the_full_rebuild(
         assert errors == []
         expected = fresh(site)
         assert results == [expected] * 3
+
+
+class _Clock:
+    """The store's clock, moved by hand: ends pass without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    frozen = _Clock()
+    monkeypatch.setattr(store_service, "utcnow", frozen)
+    return frozen
+
+
+def _cached_flags(store: Store, site: SiteInfo) -> list[bool]:
+    """The ``cached`` flag of each of the site's ``templates.read`` events, oldest first."""
+    with store.reading() as session:
+        rows = session.scalars(
+            select(AuditEvent.detail)
+            .where(AuditEvent.action == "templates.read", AuditEvent.site_id == site.id)
+            .order_by(AuditEvent.id)
+        )
+        return [bool(json.loads(detail)["cached"]) for detail in rows]
+
+
+@pytest.mark.rule("R-24")
+def test_ended_visits_and_consents_leave_the_cached_gallery_without_a_rebuild(
+    store: Store,
+    site: SiteInfo,
+    clock: _Clock,
+    decrypted: list[str],
+    fresh: Callable[[SiteInfo], Contents],
+) -> None:
+    start = clock.now
+    resident, _ = enrolled_subject(store, count=2, name="Zhang San")
+    visit_ends = start + timedelta(hours=1)
+    visitor = store.add_subject(
+        site.code, "Wang Wu", SubjectKind.VISITOR, expires_at=visit_ends, actor=OPERATOR
+    )
+    store.consents.record(visitor.id, NOTICE_VERSION, "signature", "scan:visit", actor=OPERATOR)
+    store.enroll(visitor.id, random_embeddings(2, seed=4), MODEL, [0.9] * 2, OPERATOR)
+    short = consented_subject(store, name="Zhao Liu")
+    (consent,) = store.consents.list(short.id)
+    store.consents.withdraw(consent.id, actor=OPERATOR)
+    consent_ends = start + timedelta(hours=2)
+    store.consents.record(
+        short.id,
+        NOTICE_VERSION,
+        "signature",
+        "scan:short",
+        expires_at=consent_ends,
+        actor=OPERATOR,
+    )
+    store.enroll(short.id, random_embeddings(1, seed=5), MODEL, [0.9], OPERATOR)
+    warm = _load(store, site)
+    assert set(warm.subject_ids) == {resident.id, visitor.id, short.id}
+    visitor_probe = warm.vectors(visitor.id)[0].copy()
+    decrypted.clear()
+
+    clock.now = visit_ends
+    assert _load(store, site) is warm, "updated in place, not rebuilt"
+    assert decrypted == [], "the ended visit is only removed: nothing decrypted"
+    assert set(warm.subject_ids) == {resident.id, short.id}
+    assert visitor.id not in store.cached_subject_ids()
+    assert visitor.id not in [s for s, _ in warm.nearest_subjects(visitor_probe, 5)]
+    assert _contents(warm) == fresh(site)
+    decrypted.clear()  # the fresh build's
+
+    # The next end is the short consent's: served from the cache until just before it...
+    clock.now = consent_ends - timedelta(seconds=1)
+    flags = len(_cached_flags(store, site))
+    assert _load(store, site) is warm
+    assert _cached_flags(store, site)[flags:] == [True]
+    # ...and brought up to date at it, in place again.
+    clock.now = consent_ends
+    assert _load(store, site) is warm
+    assert _cached_flags(store, site)[-1] is False
+    assert warm.subject_ids == (resident.id,)
+    assert decrypted == []
+    assert _contents(warm) == fresh(site)
+    # The resident's consent ends much later: served from the cache again.
+    clock.now = consent_ends + timedelta(minutes=1)
+    assert _load(store, site) is warm
+    assert _cached_flags(store, site)[-1] is True
+
+
+def test_a_subject_still_usable_after_one_end_is_re_read_with_its_next_end(
+    store: Store,
+    site: SiteInfo,
+    clock: _Clock,
+    decrypted: list[str],
+    fresh: Callable[[SiteInfo], Contents],
+) -> None:
+    """A consent ends but the visit goes on under a later one: the subject's remaining
+    templates are re-read, and the gallery's next end is theirs."""
+    start = clock.now
+    resident, _ = enrolled_subject(store, count=1, name="Zhang San")
+    visit_ends = start + timedelta(hours=3)
+    visitor = store.add_subject(
+        site.code, "Wang Wu", SubjectKind.VISITOR, expires_at=visit_ends, actor=OPERATOR
+    )
+    first_ends = start + timedelta(hours=1)
+    first = store.consents.record(
+        visitor.id,
+        NOTICE_VERSION,
+        "signature",
+        "scan:first",
+        expires_at=first_ends,
+        actor=OPERATOR,
+    )
+    store.enroll(visitor.id, random_embeddings(1, seed=4), MODEL, [0.9], OPERATOR)
+    store.consents.record(visitor.id, NOTICE_VERSION, "signature", "scan:second", actor=OPERATOR)
+    store.enroll(visitor.id, random_embeddings(1, seed=5), MODEL, [0.9], OPERATOR)
+    warm = _load(store, site)
+    if len(warm.template_ids(visitor.id)) != 2:
+        pytest.skip("a newer consent replaces the first one here: no two live consents")
+    assert first.expires_at is not None
+    decrypted.clear()
+
+    clock.now = first_ends
+    assert _load(store, site) is warm
+    assert decrypted == [visitor.id]
+    assert len(warm.template_ids(visitor.id)) == 1
+    assert _contents(warm) == fresh(site)
+    decrypted.clear()  # the fresh build's
+    clock.now = visit_ends - timedelta(seconds=1)
+    assert _load(store, site) is warm
+    assert _cached_flags(store, site)[-1] is True
+    clock.now = visit_ends
+    assert _load(store, site) is warm
+    assert decrypted == []
+    assert warm.subject_ids == (resident.id,)
+    assert _contents(warm) == fresh(site)

@@ -216,3 +216,41 @@ def test_an_erasure_of_someone_not_cached_keeps_the_cache(
     store.delete_subject(never_enrolled.id, DeletionReason.REQUEST, OPERATOR)
     assert watch.tick() == []
     assert other.cached_subject_ids() == {cached.id}
+
+
+@pytest.mark.rule("R-23")
+def test_another_workers_withdrawal_empties_this_workers_gallery_cache(
+    store: Store, other: Store, site: SiteInfo
+) -> None:
+    kept, _ = enrolled_subject(store)
+    withdrawing, _ = enrolled_subject(store, seed=1, name="Li Si")
+    watch = GalleryWatch(other)
+    other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")
+    watch.tick()
+    assert other.cached_subject_ids() == {kept.id, withdrawing.id}
+
+    # A withdrawal leaves the subject active (only the face data goes): not a deletion.
+    store.consents.withdraw_all(withdrawing.id, actor=OPERATOR)
+
+    assert watch.tick() == [SITE_CODE]
+    assert other.cached_subject_ids() == {kept.id}
+    gallery = other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")
+    assert set(gallery.subject_ids) == {kept.id}
+
+
+def test_a_subject_forgotten_by_the_watch_comes_back_if_still_usable(
+    store: Store, other: Store, site: SiteInfo
+) -> None:
+    subject, vectors = enrolled_subject(store)
+    watch = GalleryWatch(other)
+    watch.tick()
+    other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")
+    # A change that names the subject but leaves their templates usable.
+    store.enroll(subject.id, vectors[:1], MODEL, [0.9], OPERATOR)
+    other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")  # already brought up to date
+
+    assert watch.tick() == [SITE_CODE]  # removed from memory at once, to be read back
+    assert other.cached_subject_ids() == frozenset()
+    gallery = other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")
+    assert gallery.subject_ids == (subject.id,)
+    assert len(gallery) == len(vectors) + 1

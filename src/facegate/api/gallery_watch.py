@@ -1,65 +1,66 @@
-"""Each worker drops the galleries that hold a person another worker erased (R-23).
+"""Each worker drops from its galleries the people another worker's change concerns (R-23).
 
 The worker that erases a person removes them from its own cached galleries at once
-(``Store.delete_subject``). Other workers of ``facegate serve --workers N`` never saw that
-call: each reads every site's ``gallery_version`` on a short timer
-(``FACEGATE_GALLERY_CHECK_INTERVAL_S``); where a version moved, it looks up who was erased
-there since its last look and evicts the site's galleries if it holds any of them. Other
-changes (an enrollment, a new notice) leave the cache alone: the next decision brings it up
-to date (the cache compares versions on every read), so a change elsewhere costs no full
-reload here. The timer bounds how long an erased person's decrypted templates can stay in
-another worker's memory.
+(``Store.delete_subject``, a consent's withdrawal). Other workers of ``facegate serve
+--workers N`` never saw that call: each reads every site's ``gallery_version`` on a short
+timer (``FACEGATE_GALLERY_CHECK_INTERVAL_S``); where a version moved, it reads the subjects
+the site's changes name (``gallery_change``) and removes those it holds from its cached
+galleries at once, to be read back at the next decision if anything of theirs is still
+usable. A change that names nobody (a widening notice) or a gap in the log drops the
+site's galleries. Enrollments elsewhere cost nothing here (the newcomer is not held), and
+an erasure costs the one person, never a full reload. The timer bounds how long an erased
+person's decrypted templates can stay in another worker's memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from facegate.store import Store
-from facegate.store.schema import utcnow
 from facegate.store.shared_state import GalleryVersions
 
 logger = logging.getLogger(__name__)
 
 
-#: An erasure is looked up from this long before the previous look: its ``deleted_at`` is
-#: the erasing worker's clock at the start of a transaction that may commit later.
-ERASURE_SLACK = timedelta(minutes=1)
-
-
 class GalleryWatch:
-    """The versions this worker last saw, and the evictions they call for."""
+    """The versions this worker last saw, and what they call for."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._versions = GalleryVersions(store)
         self._seen: dict[str, int] | None = None
-        self._looked_at = utcnow()
 
     def tick(self) -> list[str]:
-        """Evict the galleries of every site whose version moved since the last tick and
-        whose cache holds someone erased since then; returns their codes."""
-        looked_at = utcnow()
+        """Remove, from the galleries of every site whose version moved since the last
+        tick, the subjects its changes name (or drop them all when the changes cannot say
+        whom); returns the codes of the sites whose cache lost someone."""
         current = self._versions.read()
         seen = current if self._seen is None else self._seen
-        moved = {code for code in current if seen.get(code) != current[code]}
-        erased = self._versions.erased_since(moved, self._looked_at - ERASURE_SLACK)
-        self._seen, self._looked_at = current, looked_at
-        if not erased:
-            return []
+        moved = {
+            code: (seen.get(code, 0), version)
+            for code, version in current.items()
+            if seen.get(code) != version
+        }
+        changes = self._versions.changes(moved)
+        self._seen = current
         cached = self._store.cached_subject_ids()
-        evicted = sorted(
-            code
-            for code, subjects in erased.items()
-            if not cached.isdisjoint(subjects) and self._store.evict_galleries(code) > 0
-        )
-        if evicted:
-            logger.info(
-                "evicted galleries of people erased elsewhere", extra={"sites": len(evicted)}
-            )
-        return evicted
+        touched = []
+        for code, subjects in sorted(changes.items()):
+            if subjects is None:
+                if self._store.evict_galleries(code) > 0:
+                    touched.append(code)
+            else:
+                # Every one of them, no short cut: each is someone's face in memory.
+                forgotten = [
+                    self._store.forget_gallery_subject(code, subject)
+                    for subject in sorted(subjects & cached)
+                ]
+                if any(forgotten):
+                    touched.append(code)
+        if touched:
+            logger.info("dropped people changed elsewhere", extra={"sites": len(touched)})
+        return touched
 
 
 async def run_gallery_watch(watch: GalleryWatch, interval_s: float) -> None:

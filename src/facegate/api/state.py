@@ -71,12 +71,13 @@ class AppState:
             raise
 
     def __post_init__(self) -> None:
-        if not self.settings.rate_limits:
-            self.limiter = NoLimits()
-        elif self.settings.shared_state is SharedState.DATABASE:
+        if self.settings.shared_state is SharedState.DATABASE:
             # The wall clock: the one clock every worker's rows can be compared on.
             self.limiter = RateLimiter(clock=time.time, storage=SharedRateLimits(self.store))
             self.challenges = ChallengeIssuer(clock=time.time, storage=SharedChallenges(self.store))
+        if not self.settings.rate_limits:
+            # Challenges stay shared: only the counting is switched off.
+            self.limiter = NoLimits()
         self.metrics.gallery_cached_subjects.set_function(
             lambda: len(self.store.cached_subject_ids())
         )

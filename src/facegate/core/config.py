@@ -161,7 +161,8 @@ class Settings(BaseSettings):
     shared_state: SharedState = Field(
         default=SharedState.MEMORY,
         description="where rate limits and liveness challenges are kept: memory (one "
-        "process) or database (several workers; set by `facegate serve --workers N`)",
+        "process) or database (several workers; set by `facegate serve --workers N`, and "
+        "the default with a PostgreSQL database)",
     )
     gallery_check_interval_s: float = Field(
         default=DEFAULT_GALLERY_CHECK_INTERVAL_S,
@@ -205,6 +206,15 @@ class Settings(BaseSettings):
                 "FACEGATE_DATABASE_URL names PostgreSQL but psycopg is not installed: "
                 "pip install 'facegate[postgres]'"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _share_state_on_postgres(self) -> Settings:
+        # A PostgreSQL deployment is one that runs several processes (workers, gunicorn):
+        # limits and challenges kept per process would give each its own count.
+        if "shared_state" not in self.model_fields_set and self.database_url:
+            if self.database_url.partition(":")[0].lower() == POSTGRES_SCHEME:
+                self.shared_state = SharedState.DATABASE
         return self
 
     @model_validator(mode="after")

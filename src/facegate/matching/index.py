@@ -15,9 +15,11 @@ is readable neither here nor through the graph (whose deleted node then points a
 No copy is ever made by the graph: :meth:`add` hands it C-contiguous float32 rows, the
 graph's own type, so it has nothing to convert.
 
-Search. Below :data:`EXACT_SEARCH_LIMIT` templates the graph is searched exhaustively
-(brute force, as fast as the graph there); above it the graph walks with
-:data:`EXPANSION_SEARCH`. Either way :data:`RERANK_CANDIDATES` candidates (at least ``k``)
+Search. Up to :data:`EXACT_SEARCH_LIMIT` templates there is no graph: the rows are scored
+exhaustively (a site of that size rebuilds its gallery by decrypting only, as before the
+index). The graph is built over every row the first time the index grows past the limit,
+and kept from then on; it walks with :data:`EXPANSION_SEARCH` (exhaustively while the
+index is back under the limit). Either way :data:`RERANK_CANDIDATES` candidates (at least ``k``)
 are re-scored with :func:`facegate.matching.score.score` (float64) and the best ``k``
 returned: similarities are always exact, only the candidate choice is approximate.
 
@@ -39,8 +41,10 @@ from usearch.index import Index
 from facegate.matching.score import score
 from facegate.vision.record import EMBEDDING_DIM
 
-#: Below this many templates the graph is searched exhaustively: exact, and as fast as the
-#: walk at :data:`EXPANSION_SEARCH` (measured at 10,000 templates: 0.6 ms against 1.0 ms).
+#: Up to this many templates there is no graph: every row is scored (one matrix-vector
+#: product, median 0.4 ms at 5,000 and 4.5 ms at 20,000 on this 2-core machine under load),
+#: and a rebuild after a change costs the decryption only, not a graph build (about 15 s
+#: at 20,000 templates).
 EXACT_SEARCH_LIMIT = 20_000
 #: HNSW links per node (``M``; 2M on the bottom layer, 4 bytes a link): 16 keeps vectors,
 #: graph and key maps under 1 KiB per template; 24 would add 128 bytes.
@@ -82,18 +86,14 @@ class TemplateIndex:
             raise ValueError(f"dim must be {EMBEDDING_DIM} (the score's), got {dim}")
         self._dim = dim
         self._lock = threading.Lock()
-        self._graph = Index(
-            ndim=dim,
-            metric="l2sq",
-            dtype="f32",
-            connectivity=CONNECTIVITY,
-            expansion_add=EXPANSION_ADD,
-            expansion_search=EXPANSION_SEARCH,
-        )
+        #: Built when the index first grows past EXACT_SEARCH_LIMIT (``_grow_graph``).
+        self._graph: Index | None = None
         self._blocks: list[NDArray[np.float32]] = []
         self._block_starts: list[int] = []
         self._capacity = 0
         self._row_keys = np.zeros(0, dtype=np.int64)
+        #: Squared length of each row, for exhaustive search without re-reading the rows.
+        self._row_norms = np.zeros(0, dtype=np.float32)
         self._rows: dict[int, int] = {}
         self._free_rows: list[int] = []
 
@@ -116,7 +116,9 @@ class TemplateIndex:
             vectors = sum(block.nbytes for block in self._blocks)
             key_map = sys.getsizeof(self._rows) + len(self._rows) * 2 * sys.getsizeof(2**40)
             free = sys.getsizeof(self._free_rows)
-            return int(vectors + self._graph.memory_usage + self._row_keys.nbytes + key_map + free)
+            graph = 0 if self._graph is None else self._graph.memory_usage
+            rows = self._row_keys.nbytes + self._row_norms.nbytes
+            return int(vectors + graph + rows + key_map + free)
 
     def add(self, keys: NDArray[np.int64], embeddings: NDArray[np.floating]) -> None:
         """Add templates; a key already present raises ValueError.
@@ -160,8 +162,35 @@ class TemplateIndex:
                     offset = first - self._block_starts[block]
                     target = self._blocks[block][offset : offset + len(run)]
                     target[:] = vectors[run]
-                    # copy=False: the graph keeps a pointer to our rows (see the module doc).
-                    self._graph.add(np.arange(first, first + len(run)), target, copy=False)
+                    # Searchable from here on: the row now holds its vector.
+                    self._row_keys[first : first + len(run)] = [key_list[i] for i in run]
+                    norms = np.einsum("ij,ij->i", target, target)
+                    self._row_norms[first : first + len(run)] = norms
+                    if self._graph is not None:
+                        # copy=False: the graph keeps a pointer to our rows (module doc).
+                        self._graph.add(np.arange(first, first + len(run)), target, copy=False)
+        with self._lock:
+            if self._graph is None and len(self._rows) > EXACT_SEARCH_LIMIT:
+                self._grow_graph()
+
+    def _grow_graph(self) -> None:
+        """Build the graph over every live row (once, when the index outgrows exact search)."""
+        graph = Index(
+            ndim=self._dim,
+            metric="l2sq",
+            dtype="f32",
+            connectivity=CONNECTIVITY,
+            expansion_add=EXPANSION_ADD,
+            expansion_search=EXPANSION_SEARCH,
+        )
+        rows = [int(row) for row in np.flatnonzero(self._row_keys != _NO_KEY)]
+        for run in self._runs(list(range(len(rows))), rows):
+            first = rows[run[0]]
+            block = _block_of(self._block_starts, first)
+            offset = first - self._block_starts[block]
+            target = self._blocks[block][offset : offset + len(run)]
+            graph.add(np.arange(first, first + len(run)), target, copy=False)
+        self._graph = graph
 
     def remove(self, keys: Iterable[int]) -> int:
         """Remove templates (absent keys ignored); returns how many were removed.
@@ -175,9 +204,11 @@ class TemplateIndex:
                 row = self._rows.pop(int(key), None)
                 if row is None:
                     continue
-                self._graph.remove(row)
+                if self._graph is not None:
+                    self._graph.remove(row)
                 self._row_view(row)[:] = 0.0
                 self._row_keys[row] = _NO_KEY
+                self._row_norms[row] = 0.0
                 self._free_rows.append(row)
                 removed += 1
         return removed
@@ -213,10 +244,13 @@ class TemplateIndex:
             if k <= 0 or not self._rows:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
             wanted = max(k, RERANK_CANDIDATES)
-            exact = len(self._rows) <= EXACT_SEARCH_LIMIT
-            # One query: one thread (a pool per call costs more than the walk).
-            matches = self._graph.search(query, wanted, exact=exact, threads=1)
-            rows = np.asarray(matches.keys, dtype=np.int64)
+            if self._graph is None:
+                rows = self._exhaustive(query, wanted)
+            else:
+                exact = len(self._rows) <= EXACT_SEARCH_LIMIT
+                # One query: one thread (a pool per call costs more than the walk).
+                matches = self._graph.search(query, wanted, exact=exact, threads=1)
+                rows = np.asarray(matches.keys, dtype=np.int64)
             if rows.size == 0:  # only keys whose batch is still being inserted
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
             candidates = np.stack([self._row_view(int(row)) for row in rows])
@@ -224,6 +258,21 @@ class TemplateIndex:
         similarities = score(probe, candidates)[0]
         order = np.argsort(-similarities, kind="stable")[:k]
         return keys[order], similarities[order]
+
+    def _exhaustive(self, query: NDArray[np.float32], wanted: int) -> NDArray[np.int64]:
+        """The ``wanted`` live rows nearest to ``query`` by float32 distance, every row scored."""
+        # Squared L2 without the probe's own norm (the score's order), every row at once;
+        # free rows (zeros) are masked rather than copied out.
+        distance = np.concatenate([block @ query for block in self._blocks])
+        distance *= -2.0
+        distance += self._row_norms
+        distance[self._row_keys == _NO_KEY] = np.inf
+        live = int(np.count_nonzero(np.isfinite(distance)))
+        if live == 0:
+            return np.zeros(0, dtype=np.int64)
+        count = min(wanted, live)
+        nearest = np.argpartition(distance, count - 1)[:count]
+        return nearest.astype(np.int64)
 
     # --- rows -----------------------------------------------------------------------
 
@@ -238,6 +287,9 @@ class TemplateIndex:
             grown = np.full(self._capacity, _NO_KEY, dtype=np.int64)
             grown[: len(self._row_keys)] = self._row_keys
             self._row_keys = grown
+            norms = np.zeros(self._capacity, dtype=np.float32)
+            norms[: len(self._row_norms)] = self._row_norms
+            self._row_norms = norms
 
     def _runs(self, positions: list[int], rows: list[int]) -> list[list[int]]:
         """``positions`` grouped so that each group's rows are consecutive in one block."""
@@ -256,9 +308,10 @@ class TemplateIndex:
         return runs
 
     def _take_row(self, key: int) -> int:
+        # ``_row_keys`` is set when the vector is written (``add``): a reserved row is not
+        # searchable yet.
         row = self._free_rows.pop()
         self._rows[key] = row
-        self._row_keys[row] = key
         return row
 
     def _row_view(self, row: int) -> NDArray[np.float32]:

@@ -49,27 +49,41 @@ class IndexedGalleryLike(Protocol):
         ...
 
 
+#: Searches templates: ``(probe, count) -> (keys, exact similarities)``, best first
+#: (:meth:`TemplateIndex.search` or a gallery's own, e.g. one that remembers its last).
+TemplateSearch = Callable[
+    [NDArray[np.floating], int], tuple[NDArray[np.int64], NDArray[np.float64]]
+]
+
+
 def nearest_subjects(
-    index: TemplateIndex,
+    search: TemplateIndex | TemplateSearch,
     subject_of: Callable[[int], str],
     probe: NDArray[np.floating],
     k: int,
+    *,
+    skip: str | None = None,
+    skipped_templates: int = 0,
 ) -> list[tuple[str, float]]:
-    """Up to ``k`` (subject_id, best similarity) pairs from ``index``, best first.
+    """Up to ``k`` (subject_id, best similarity) pairs, best first.
 
     ``subject_of`` maps a template key to its subject. A subject's best template is the first
-    of its templates in the index's (exact, best-first) order; more templates are asked for
-    until ``k`` subjects turn up or the index has no more. A helper for
-    :class:`IndexedGalleryLike` implementations.
+    of its templates in the (exact, best-first) order; more templates are asked for until
+    ``k`` subjects turn up or there are no more. ``skip``: a subject left out (the one
+    enrolling), with ``skipped_templates`` of its templates asked for on top. The one
+    helper of :class:`IndexedGalleryLike` implementations.
     """
     if k <= 0:
         return []
-    wanted = max(k, SUBJECT_SEARCH_TEMPLATES)
+    find = search.search if isinstance(search, TemplateIndex) else search
+    wanted = max(k, SUBJECT_SEARCH_TEMPLATES) + skipped_templates
     while True:
-        keys, similarities = index.search(probe, wanted)
+        keys, similarities = find(probe, wanted)
         best: dict[str, float] = {}
         for key, similarity in zip(keys.tolist(), similarities.tolist(), strict=True):
-            best.setdefault(subject_of(key), similarity)
+            owner = subject_of(key)
+            if owner != skip:
+                best.setdefault(owner, similarity)
             if len(best) == k:
                 return list(best.items())
         if len(keys) < wanted:

@@ -63,9 +63,17 @@ def sqlite_path(url: str) -> Path | None:
 def check_supported(url: str) -> None:
     """Raise ``ConfigError`` unless ``url`` is a database the store is written for."""
     try:
-        backend = make_url(url).get_backend_name()
+        parsed = make_url(url)
     except ArgumentError as exc:
         raise ConfigError(f"FACEGATE_DATABASE_URL is not a database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    # The same rule as Settings' check: PostgreSQL through psycopg 3 only (the driver the
+    # extra installs and the tests run).
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise ConfigError(
+            f"unsupported PostgreSQL driver {parsed.get_driver_name()!r}: use "
+            "postgresql+psycopg://... (psycopg 3, facegate[postgres])"
+        )
     if backend not in SUPPORTED_DIALECTS:
         raise ConfigError(
             f"unsupported database {backend!r}: use SQLite (sqlite:///<file>) or PostgreSQL "

@@ -5,8 +5,10 @@ brought up to date at (every write that changes usable templates bumps it and lo
 subject: enrollment, withdrawal, deletion, move-out; a widening notice logs no subject) and
 until the earliest moment one of its templates stops being usable without any write (a
 consent's end, a visitor's expiry, a move-out date in the future). An entry behind the
-site's version is brought up to date in place (``advance``) when every change since names a
-subject (``store.gallery_updates``); otherwise it is rebuilt. Erasure removes the erased
+site's version, or past that moment, is brought up to date in place (``advance``) when every
+change since names a subject (``store.gallery_updates``): the changed subjects and those
+whose templates' end has come (``IndexedGallery.ended_subjects``) are re-read; otherwise it
+is rebuilt. Erasure removes the erased
 subject from the site's entries at once (``forget_subject``), so their decrypted templates
 do not stay in memory until the next load (R-23).
 """
@@ -18,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from facegate.store.indexed_gallery import IndexedGallery, UsableTemplate
+from facegate.store.indexed_gallery import REREAD_AT_ONCE, IndexedGallery, UsableTemplate
 
 
 @dataclass(slots=True)
@@ -31,10 +33,6 @@ class _Entry:
         return self.valid_until is None or now < self.valid_until
 
 
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
 class GalleryCache:
     """Galleries by (site code, model name). Thread-safe."""
 
@@ -45,27 +43,27 @@ class GalleryCache:
     def get(
         self, site_code: str, model_name: str, version: int, now: datetime
     ) -> IndexedGallery | None:
-        """The cached gallery if it is at ``version`` and still valid at ``now``; else None
-        (and an entry past its ``valid_until`` is dropped)."""
-        entry = self._valid(site_code, model_name, now)
-        return entry.gallery if entry is not None and entry.version == version else None
-
-    def version(self, site_code: str, model_name: str, now: datetime) -> int | None:
-        """The version of the cached gallery, if one is still valid at ``now`` (whatever
-        the site's version is now): the version an update would start from."""
-        entry = self._valid(site_code, model_name, now)
-        return None if entry is None else entry.version
-
-    def _valid(self, site_code: str, model_name: str, now: datetime) -> _Entry | None:
-        key = (site_code, model_name)
+        """The cached gallery if it is at ``version`` and still valid at ``now``; else None.
+        An entry past its ``valid_until`` is kept for ``advance`` to bring up to date."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
+            entry = self._entries.get((site_code, model_name))
+            if entry is None or entry.version != version or not entry.valid_at(now):
                 return None
-            if entry.valid_at(now):
-                return entry
-            del self._entries[key]
-            return None
+            return entry.gallery
+
+    def version(self, site_code: str, model_name: str) -> int | None:
+        """The version of the cached gallery, valid or past its ``valid_until`` (whatever
+        the site's version is now): the version an update would start from."""
+        with self._lock:
+            entry = self._entries.get((site_code, model_name))
+            return None if entry is None else entry.version
+
+    def ended_subjects(self, site_code: str, model_name: str, now: datetime) -> frozenset[str]:
+        """The cached gallery's subjects with a template no longer usable at ``now``: the
+        subjects an update re-reads besides the changed ones."""
+        with self._lock:
+            entry = self._entries.get((site_code, model_name))
+            return frozenset() if entry is None else entry.gallery.ended_subjects(now)
 
     def put(
         self,
@@ -83,39 +81,44 @@ class GalleryCache:
         site_code: str,
         model_name: str,
         versions: tuple[int, int],
-        valid_until: datetime | None,
+        now: datetime,
         subjects: Mapping[str, Sequence[UsableTemplate]],
     ) -> IndexedGallery | None:
-        """Bring the entry from ``versions[0]`` to ``versions[1]`` by replacing the changed
-        ``subjects``' templates (read at ``versions[1]``; an empty list removes them);
-        ``valid_until`` is the earliest end among those templates. Returns the gallery, or
-        None when the entry is gone or at another version (the caller rebuilds). An entry
-        already at or past ``versions[1]`` is returned as it is."""
+        """Bring the entry from ``versions[0]`` to ``versions[1]`` and to ``now`` by
+        replacing the ``subjects``' templates (read at ``versions[1]`` and ``now``; an empty
+        list removes them): the changed subjects and every subject whose end is at or
+        before ``now``. Its ``valid_until`` becomes the earliest end left. Returns the
+        gallery, or None when the entry is gone, at another version, or has an ended
+        subject not among ``subjects`` (the caller rebuilds). An entry already at or past
+        ``versions[1]`` and valid at ``now`` is returned as it is."""
         start, end = versions
         with self._lock:
             entry = self._entries.get((site_code, model_name))
             if entry is None:
                 return None
-            if entry.version >= end:
-                return entry.gallery
             if entry.version != start:
+                valid = entry.version >= end and entry.valid_at(now)
+                return entry.gallery if valid else None
+            if not entry.gallery.ended_subjects(now) <= subjects.keys():
                 return None
             # Under the cache lock: two threads cannot both apply an update to one entry.
             for subject_id, templates in subjects.items():
                 entry.gallery.replace_subject(subject_id, templates)
             entry.version = end
-            entry.valid_until = _earliest(entry.valid_until, valid_until)
+            entry.valid_until = entry.gallery.earliest_end()
             return entry.gallery
 
     def forget_subject(self, site_code: str, subject_id: str) -> int:
-        """Remove one subject's templates from the site's entries (an erasure, R-23);
-        returns from how many entries."""
+        """Remove one subject's templates from the site's entries at once (an erasure,
+        R-23) and have the next load read back what of theirs is still usable (an erasure
+        may leave templates under another consent); returns from how many entries."""
+        forgotten = 0
         with self._lock:
-            return sum(
-                entry.gallery.remove_subject(subject_id)
-                for key, entry in self._entries.items()
-                if key[0] == site_code
-            )
+            for key, entry in self._entries.items():
+                if key[0] == site_code and entry.gallery.remove_subject(subject_id, reread=True):
+                    entry.valid_until = REREAD_AT_ONCE
+                    forgotten += 1
+        return forgotten
 
     def evict(self, site_code: str | None = None) -> int:
         """Drop the site's entries (every entry when None); returns how many."""

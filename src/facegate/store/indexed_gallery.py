@@ -16,27 +16,32 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 
 from facegate.matching.index import TemplateIndex
+from facegate.matching.search import nearest_subjects
 from facegate.store.records import EMBEDDING_DIM, Gallery
 
-#: Templates asked of the index per search: the best subject's best template is the first
-#: of them; the rest let ``nearest_subjects`` rank a few subjects with several templates.
-SEARCH_TEMPLATES = 32
 #: Subject ids a repr shows before "...".
 _REPR_SUBJECTS = 20
 
 
+#: The end given to a subject removed for re-reading: before any ``now``.
+REREAD_AT_ONCE = datetime.min.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class UsableTemplate:
-    """One decrypted usable template: ``vector`` is float32 of shape (128,)."""
+    """One decrypted usable template: ``vector`` is float32 of shape (128,); ``ends_at``
+    the moment it stops being usable without any write (None: never)."""
 
     subject_id: str
     template_id: str
     vector: npt.NDArray[np.float32]
+    ends_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class IndexedGallery:
         self._keys: dict[str, tuple[int, ...]] = {}
         self._template_ids: dict[int, str] = {}
         self._owners: dict[int, str] = {}
+        #: subject → the earliest end among its templates (subjects with one only).
+        self._ends: dict[str, datetime] = {}
         self._generation = 0
         self._flat: Gallery | None = None
         self._last = _LastSearch()
@@ -100,11 +107,15 @@ class IndexedGallery:
                 self._add_many({subject_id: list(templates)})
             self._changed()
 
-    def remove_subject(self, subject_id: str) -> bool:
+    def remove_subject(self, subject_id: str, *, reread: bool = False) -> bool:
         """Remove the subject's templates from the index and from memory (R-23); whether
-        the subject had any."""
+        the subject had any. ``reread``: the subject counts as ended, so the next update
+        reads back whatever of theirs is still usable (an erasure of some templates only,
+        or one this gallery may already have re-read)."""
         with self._lock:
             removed = self._remove(subject_id)
+            if removed and reread:
+                self._ends[subject_id] = REREAD_AT_ONCE
             self._changed()
             return removed
 
@@ -124,11 +135,15 @@ class IndexedGallery:
                 self._owners[key] = subject_id
                 row += 1
             self._keys[subject_id] = tuple(int(k) for k in keys[first:row])
+            ends = [t.ends_at for t in templates if t.ends_at is not None]
+            if ends:
+                self._ends[subject_id] = min(ends)
         self._index.add(keys, vectors)
         vectors.fill(0.0)
         self._next_key += count
 
     def _remove(self, subject_id: str) -> bool:
+        self._ends.pop(subject_id, None)
         keys = self._keys.pop(subject_id, None)
         if keys is None:
             return False
@@ -141,6 +156,19 @@ class IndexedGallery:
     def _changed(self) -> None:
         self._generation += 1
         self._flat = None
+
+    # Time
+
+    def ended_subjects(self, now: datetime) -> frozenset[str]:
+        """Subjects with a template no longer usable at ``now`` with no write (an ended
+        visit or consent, a move-out date reached): to re-read."""
+        with self._lock:
+            return frozenset(s for s, end in self._ends.items() if end <= now)
+
+    def earliest_end(self) -> datetime | None:
+        """The first moment one of the templates stops being usable (None: never)."""
+        with self._lock:
+            return min(self._ends.values(), default=None)
 
     # Reading
 
@@ -231,18 +259,14 @@ class IndexedGallery:
         """Up to ``k`` (subject id, best similarity of that subject), best first;
         ``skip``: a subject left out."""
         with self._lock:
-            total = len(self._index)
-            wanted = max(SEARCH_TEMPLATES, k) + len(self._keys.get(skip or "", ()))
-            while True:
-                keys, similarities = self.search_templates(probe, min(wanted, total))
-                best: dict[str, float] = {}
-                for key, similarity in zip(keys.tolist(), similarities.tolist(), strict=True):
-                    owner = self._owners[key]
-                    if owner != skip and owner not in best:
-                        best[owner] = similarity
-                if len(best) >= k or wanted >= total:
-                    return list(best.items())[:k]
-                wanted *= 4
+            return nearest_subjects(
+                self.search_templates,
+                self._owners.__getitem__,
+                probe,
+                k,
+                skip=skip,
+                skipped_templates=len(self._keys.get(skip or "", ())),
+            )
 
     def best_template(self, probe: npt.NDArray[np.floating]) -> TemplateMatch | None:
         """The template most similar to ``probe`` (None for an empty gallery): from the

@@ -385,7 +385,20 @@ class OperatorAccounts(StoreModule):
             row = session.get(OperatorSession, token_digest(token))
             if row is None or row.revoked_at is not None:
                 return
-            row.revoked_at = utcnow()
+            now = utcnow()
+            row.revoked_at = now
+            # The site sessions the account opened end with it: a signed-out company
+            # leaves no administrator's cookie behind (every one of the account's, the
+            # conservative side when it is signed in twice).
+            session.execute(
+                update(WebSession)
+                .where(
+                    WebSession.principal_id == row.account_id,
+                    WebSession.role == SITE_SESSION_ROLE,
+                    WebSession.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
             self._store.audit(
                 session,
                 actor_of(row.account_id),

@@ -70,7 +70,7 @@ from facegate.store.erasure import finish as finish_erasure
 from facegate.store.exports import Exports
 from facegate.store.filing import Filing, check_threshold
 from facegate.store.gallery_cache import GalleryCache
-from facegate.store.gallery_updates import changed_subjects
+from facegate.store.gallery_updates import MAX_UPDATED_SUBJECTS, changed_subjects
 from facegate.store.gates import Gates
 from facegate.store.homes import Home, check_home
 from facegate.store.idempotency import Idempotency
@@ -488,8 +488,9 @@ class Store:
         Only templates of active subjects whose face entry is open (not moved out, not
         expired) under a usable consent. Served from ``gallery_cache`` while the site's
         gallery has not changed; after a change that names its subjects (enrollment,
-        withdrawal, erasure, move-out: ``gallery_change``) only those subjects' templates
-        are read and decrypted into the cached gallery, else it is rebuilt. Every call,
+        withdrawal, erasure, move-out: ``gallery_change``), or once a visit or consent
+        has ended with no write, only those subjects' templates are read and decrypted
+        into the cached gallery, else it is rebuilt. Every call,
         cached or not, writes a ``templates.read`` audit event (count, purpose), in a
         write transaction that also checks the gallery did not change meanwhile.
         """
@@ -504,7 +505,7 @@ class Store:
                 version = site.gallery_version
                 gallery = self._gallery_cache.get(site.code, model_name, version, now)
                 cached = gallery is not None
-                since = self._gallery_cache.version(site.code, model_name, now)
+                since = self._gallery_cache.version(site.code, model_name)
                 if gallery is None and (
                     since is None or changed_subjects(session, site.id, since, version) is None
                 ):
@@ -548,24 +549,28 @@ class Store:
     def _update_gallery(
         self, session: Session, site: Site, model_name: str, now: datetime
     ) -> IndexedGallery | None:
-        """The cached gallery brought up to the site's version by re-reading only the
-        subjects changed since (``gallery_updates``); None when it must be rebuilt."""
-        since = self._gallery_cache.version(site.code, model_name, now)
+        """The cached gallery brought up to the site's version and to ``now`` by
+        re-reading only the subjects changed since (``gallery_updates``) and those whose
+        templates' end has come (an ended visit or consent: normally removed); None when
+        it must be rebuilt."""
+        since = self._gallery_cache.version(site.code, model_name)
         if since is None:
             return None
-        subjects = changed_subjects(session, site.id, since, site.gallery_version)
-        if subjects is None:
+        changed = changed_subjects(session, site.id, since, site.gallery_version)
+        if changed is None:
             return None
+        subjects = sorted(changed | self._gallery_cache.ended_subjects(site.code, model_name, now))
         templates: dict[str, list[UsableTemplate]] = {s: [] for s in subjects}
-        valid_until: datetime | None = None
-        if subjects:
-            rows, valid_until = self._decrypt_usable(
-                session, Subject.id.in_(subjects) & (Subject.site_id == site.id), model_name, now
+        # In slices: many visits can end at once, and the IN list must stay short.
+        for first in range(0, len(subjects), MAX_UPDATED_SUBJECTS):
+            some = subjects[first : first + MAX_UPDATED_SUBJECTS]
+            rows, _ = self._decrypt_usable(
+                session, Subject.id.in_(some) & (Subject.site_id == site.id), model_name, now
             )
             for row in rows:
                 templates[row.subject_id].append(row)
         return self._gallery_cache.advance(
-            site.code, model_name, (since, site.gallery_version), valid_until, templates
+            site.code, model_name, (since, site.gallery_version), now, templates
         )
 
     def load_subject_templates(
@@ -835,7 +840,7 @@ class Store:
             if end is not None
         ]
         out = []
-        for template_id, nonce, ciphertext, template_model, subject_id, site_id, *_ in rows:
+        for template_id, nonce, ciphertext, template_model, subject_id, site_id, *end in rows:
             key = keys.get(subject_id)
             if key is None:
                 continue
@@ -848,7 +853,8 @@ class Store:
                 template_id=template_id,
                 model_name=template_model,
             )
-            out.append(UsableTemplate(subject_id, template_id, vector))
+            ends_at = min((e for e in end if e is not None), default=None)
+            out.append(UsableTemplate(subject_id, template_id, vector, ends_at))
         keyless = len(owners) - len(keys)
         if keyless:
             logger.warning(

@@ -6,13 +6,11 @@ Why the counting is SQL here and not the ``limits`` library: its storages are me
 (per process, what ``api.ratelimit.MemoryWindows`` already is), Redis, Memcached, MongoDB
 and etcd, each a server that would have to be run, secured and backed up beside the
 database. The database is already shared by every worker, and a sliding window is three
-statements in one transaction, serialized per key:
-
-- SQLite: every writing transaction starts with ``BEGIN IMMEDIATE`` (``store.engine``), so
-  the count and the insert of one hit cannot interleave with another process's.
-- PostgreSQL: ``pg_advisory_xact_lock`` on the key's digest, held until the commit, so two
-  workers hitting the same key queue while other keys go on in parallel (a count alone
-  would let both insert when the window is one short of full).
+statements in one writing transaction. Writing transactions are serialized on both
+databases (``store.engine``: SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's writer advisory
+lock), so the count and the insert of one hit cannot interleave with another process's
+(a count alone would let both insert when the window is one short of full). The price is
+that hits queue behind every other write, enrollments and audit events included.
 
 Keys of limits (client addresses, device ids) and challenge nonces are kept only as their
 SHA-256; rows live no longer than their window (rate limits) or their expiry plus a grace
@@ -24,11 +22,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Collection
-from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
 
 from facegate.liveness.challenge import (
     Challenge,
@@ -36,35 +31,19 @@ from facegate.liveness.challenge import (
     nonce_mismatch,
     unknown_nonce,
 )
+from facegate.store.gallery_updates import changed_subjects
 from facegate.store.module import StoreModule
-from facegate.store.records import SubjectStatus
-from facegate.store.schema import LivenessChallenge, RateLimitEvent, Site, Subject
+from facegate.store.schema import LivenessChallenge, RateLimitEvent, Site
 
 #: Every hit deletes its own key's old events; all keys' expired rows go at most this
 #: often (seconds) per process.
 PURGE_EVERY_S = 10.0
 _STEP_SEPARATOR = ","
-_POSTGRESQL = "postgresql"
-#: Bytes of the digest that name a key's advisory lock (PostgreSQL locks take a bigint).
-_LOCK_ID_BYTES = 8
 
 
 def digest(value: str) -> str:
     """SHA-256 (hex) of ``value``: what the tables keep instead of keys and nonces."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def _lock_key(session: Session, name: str, key_sha256: str) -> None:
-    """Serialize hits of one key across workers (SQLite: already serialized by BEGIN
-    IMMEDIATE)."""
-    if session.get_bind().dialect.name != _POSTGRESQL:
-        return
-    lock_id = int.from_bytes(
-        hashlib.sha256(f"{name}:{key_sha256}".encode()).digest()[:_LOCK_ID_BYTES],
-        "big",
-        signed=True,
-    )
-    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
 class _Purges:
@@ -95,7 +74,6 @@ class SharedRateLimits(StoreModule):
         key_sha256 = digest(key)
         mine = (RateLimitEvent.limit_name == name) & (RateLimitEvent.key_sha256 == key_sha256)
         with self._store.transaction() as session:
-            _lock_key(session, name, key_sha256)
             session.execute(
                 delete(RateLimitEvent).where(mine, RateLimitEvent.at <= now - per_seconds)
             )
@@ -183,8 +161,9 @@ class SharedChallenges(StoreModule):
 
 
 class GalleryVersions(StoreModule):
-    """What a worker reads to drop galleries another worker's erasure made stale
-    (``api.gallery_watch``): each site's ``gallery_version`` and who was erased lately."""
+    """What a worker reads to drop from its galleries whom another worker's change
+    concerns (``api.gallery_watch``): each site's ``gallery_version`` and the subjects its
+    changes name."""
 
     def read(self) -> dict[str, int]:
         """Each site's ``gallery_version``, by site code."""
@@ -194,21 +173,17 @@ class GalleryVersions(StoreModule):
                 for code, version in session.execute(select(Site.code, Site.gallery_version))
             }
 
-    def erased_since(self, site_codes: Collection[str], since: datetime) -> dict[str, set[str]]:
-        """Subjects of ``site_codes`` erased at or after ``since``, by site code."""
-        if not site_codes:
+    def changes(self, moved: dict[str, tuple[int, int]]) -> dict[str, frozenset[str] | None]:
+        """For each site code's (seen, current) versions, the subjects its changes name
+        (``gallery_change``); None where a change named nobody or the log has a gap."""
+        if not moved:
             return {}
-        erased: dict[str, set[str]] = {}
         with self._store.reading() as session:
-            rows = session.execute(
-                select(Site.code, Subject.id)
-                .join(Site, Site.id == Subject.site_id)
-                .where(
-                    Site.code.in_(list(site_codes)),
-                    Subject.status == SubjectStatus.DELETED,
-                    Subject.deleted_at >= since,
-                )
+            ids = dict(
+                session.execute(select(Site.code, Site.id).where(Site.code.in_(list(moved)))).all()
             )
-            for code, subject_id in rows:
-                erased.setdefault(code, set()).add(subject_id)
-        return erased
+            return {
+                code: changed_subjects(session, ids[code], seen, current)
+                for code, (seen, current) in moved.items()
+                if code in ids
+            }

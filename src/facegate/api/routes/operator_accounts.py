@@ -70,8 +70,8 @@ def sign_in(
 def sign_out(
     request: Request, response: Response, store: StoreDep, account: OperatorAccount
 ) -> SignedOutOut:
-    """Role: an operator account. Ends the operator session presented (the site sessions
-    it opened end on their own, or with the account)."""
+    """Role: an operator account. Ends the operator session presented and every site
+    session the account opened."""
     token = bearer_token(request) or request.cookies.get(OPERATOR_SESSION_COOKIE, "")
     store.operator_accounts.sign_out(token)
     response.delete_cookie(OPERATOR_SESSION_COOKIE, path="/")
