@@ -212,9 +212,10 @@ class Settings(BaseSettings):
     def _share_state_on_postgres(self) -> Settings:
         # A PostgreSQL deployment is one that runs several processes (workers, gunicorn):
         # limits and challenges kept per process would give each its own count.
-        if "shared_state" not in self.model_fields_set and self.database_url:
-            if self.database_url.partition(":")[0].lower() == POSTGRES_SCHEME:
-                self.shared_state = SharedState.DATABASE
+        chosen = "shared_state" in self.model_fields_set
+        url = self.database_url or ""
+        if not chosen and url.partition(":")[0].lower() == POSTGRES_SCHEME:
+            self.shared_state = SharedState.DATABASE
         return self
 
     @model_validator(mode="after")
