@@ -117,7 +117,9 @@ def test_keys_are_kept_as_digests_and_old_events_are_purged(
     limiter.hit(PIN, "198.51.100.7")
     with store.reading() as session:
         rows = session.execute(select(RateLimitEvent.limit_name, RateLimitEvent.key_sha256)).all()
-    assert [tuple(row) for row in rows] == [(PIN.name, hashlib.sha256(b"198.51.100.7").hexdigest())]
+    kept = shared_state.digest(store, shared_state.RATE_LIMIT_KEY, "198.51.100.7")
+    assert [tuple(row) for row in rows] == [(PIN.name, kept)]
+    assert kept != hashlib.sha256(b"198.51.100.7").hexdigest()  # keyed: not reversible
     clock.now += PIN.per_seconds + 1
     limiter.hit(PIN, "198.51.100.8")
     assert SharedRateLimits(store).count() == 1
@@ -183,7 +185,8 @@ def test_nonces_are_kept_as_digests(store: Store) -> None:
     ticket = _issuer(store, _Clock()).issue("device-1", "main")
     with store.reading() as session:
         kept = session.scalars(select(LivenessChallenge.nonce_sha256)).all()
-    assert kept == [hashlib.sha256(ticket.nonce.encode()).hexdigest()]
+    assert kept == [shared_state.digest(store, shared_state.CHALLENGE_NONCE, ticket.nonce)]
+    assert ticket.nonce not in kept[0]
 
 
 @pytest.mark.rule("R-23")

@@ -490,7 +490,8 @@ def _site_ids(session: Session, organisation: str) -> list[str | None]:
 
 
 def _by_username(session: Session, username: str) -> OperatorAccount:
-    row = session.scalar(select(OperatorAccount).where(OperatorAccount.username == username))
+    named = OperatorAccount.username == username.strip()
+    row = session.scalar(select(OperatorAccount).where(named))
     if row is None:
         raise NotFoundError(f"no operator account {username!r}")
     return row

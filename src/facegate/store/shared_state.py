@@ -13,15 +13,16 @@ lock), so the count and the insert of one hit cannot interleave with another pro
 that hits queue behind every other write, enrollments and audit events included.
 
 Keys of limits (client addresses, device ids) and challenge nonces are kept only as their
-SHA-256; rows live no longer than their window (rate limits) or their expiry plus a grace
-period (challenges) and are purged by the normal hits.
+HMAC-SHA256 under the site key (columns ``*_sha256``); rows live no longer than their
+window (rate limits) or their expiry plus a grace period (challenges) and are purged by
+the normal hits.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 
@@ -35,15 +36,25 @@ from facegate.store.gallery_updates import changed_subjects
 from facegate.store.module import StoreModule
 from facegate.store.schema import LivenessChallenge, RateLimitEvent, Site
 
+if TYPE_CHECKING:
+    from facegate.store.service import Store
+
 #: Every hit deletes its own key's old events; all keys' expired rows go at most this
 #: often (seconds) per process.
 PURGE_EVERY_S = 10.0
 _STEP_SEPARATOR = ","
 
 
-def digest(value: str) -> str:
-    """SHA-256 (hex) of ``value``: what the tables keep instead of keys and nonces."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+#: HMAC domains of what the tables keep instead of limit keys and nonces.
+RATE_LIMIT_KEY = "rate_limit_key"
+CHALLENGE_NONCE = "challenge_nonce"
+
+
+def digest(store: Store, kind: str, value: str) -> str:
+    """HMAC-SHA256 (hex) of ``value`` under the site key: what the tables keep instead of
+    keys and nonces. Keyed, because a client's IPv4 address is one of 2^32 and a plain
+    hash of it would be reversed by trying them all."""
+    return store.site_key.lookup_hash(kind, value, scope=kind)
 
 
 class _Purges:
@@ -71,7 +82,7 @@ class SharedRateLimits(StoreModule):
     _purges = _Purges()
 
     def add(self, name: str, key: str, events: int, per_seconds: float, now: float) -> float | None:
-        key_sha256 = digest(key)
+        key_sha256 = digest(self._store, RATE_LIMIT_KEY, key)
         mine = (RateLimitEvent.limit_name == name) & (RateLimitEvent.key_sha256 == key_sha256)
         with self._store.transaction() as session:
             session.execute(
@@ -100,8 +111,8 @@ class SharedRateLimits(StoreModule):
 class SharedChallenges(StoreModule):
     """Outstanding challenges in the database (``liveness.challenge.TicketStorage``).
 
-    The nonce is kept only as its SHA-256, so the ticket handed back by :meth:`take` carries
-    the nonce its caller presented. Times are seconds since the epoch.
+    The nonce is kept only as its HMAC (``digest``), so the ticket handed back by
+    :meth:`take` carries the nonce its caller presented. Times are seconds since the epoch.
     """
 
     def put(self, ticket: ChallengeTicket, *, keep_per_device: int, forget_before: float) -> None:
@@ -111,7 +122,7 @@ class SharedChallenges(StoreModule):
             )
             session.add(
                 LivenessChallenge(
-                    nonce_sha256=digest(ticket.nonce),
+                    nonce_sha256=digest(self._store, CHALLENGE_NONCE, ticket.nonce),
                     device_id=ticket.device_id,
                     gate=ticket.gate,
                     steps=_STEP_SEPARATOR.join(step.value for step in ticket.steps),
@@ -132,7 +143,7 @@ class SharedChallenges(StoreModule):
                 )
 
     def take(self, nonce: str, device_id: str, gate: str) -> ChallengeTicket:
-        nonce_sha256 = digest(nonce)
+        nonce_sha256 = digest(self._store, CHALLENGE_NONCE, nonce)
         with self._store.transaction() as session:
             row = session.get(LivenessChallenge, nonce_sha256)
             if row is None:
