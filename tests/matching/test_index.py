@@ -343,3 +343,24 @@ def test_nearest_subjects_gives_each_subject_once_best_first() -> None:
     assert nearest_subjects(index, str, vectors[0], 0) == []
     empty = _IndexedGallery(_ExactGallery((), vectors[:0], owners[:0]))
     assert identify(vectors[0], empty, 0.5).outcome is Outcome.UNKNOWN
+
+
+def test_an_index_without_graph_growth_stays_exhaustive_until_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index_module, "EXACT_SEARCH_LIMIT", SMALL_EXACT_LIMIT)
+    rng = np.random.default_rng(17)
+    vectors = _unit(rng.standard_normal((SMALL_EXACT_LIMIT + 50, EMBEDDING_DIM)))
+    keys = np.arange(len(vectors), dtype=np.int64)
+    index = TemplateIndex(grow_graph=False)
+    index.add(keys, vectors)
+    assert index._graph is None  # no seconds-long build inside a caller's locks
+    assert int(index.search(vectors[7], 1)[0][0]) == 7
+
+    index.build_graph()
+
+    assert index._graph is not None
+    assert int(index.search(vectors[7], 1)[0][0]) == 7
+    grown = TemplateIndex()
+    grown.add(keys, vectors)
+    assert grown._graph is not None

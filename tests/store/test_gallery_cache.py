@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Engine, event, select
 from facegate.core.config import Settings
 from facegate.errors import PolicyError
 from facegate.store import SiteInfo, Store, SubjectKind
+from facegate.store.gallery_cache import GalleryCache
+from facegate.store.indexed_gallery import IndexedGallery, UsableTemplate
 from facegate.store.records import DeletionReason
 from facegate.store.schema import AuditEvent, utcnow
 
@@ -212,3 +214,22 @@ def test_a_gallery_logged_by_mistake_shows_no_template_values(
     assert subject.id in caplog.text
     assert "embeddings" not in caplog.text
     assert "float32" not in caplog.text
+
+
+def test_an_update_goes_on_when_someone_was_forgotten_meanwhile() -> None:
+    """A forget (another worker's change, an erasure's last step) can land between reading
+    who changed and applying it: the update must not fall back to a full rebuild, and the
+    forgotten person stays marked to be read back."""
+    vectors = random_embeddings(3, seed=5)
+    templates = [UsableTemplate(f"s{i}", f"t{i}", vectors[i]) for i in range(3)]
+    cache = GalleryCache()
+    cache.put("site", MODEL, 1, None, IndexedGallery(templates))
+    now = utcnow()
+
+    assert cache.forget_subject("site", "s0") == 1
+    updated = cache.advance("site", MODEL, (1, 2), now, {"s1": [templates[1]]})
+
+    assert updated is not None
+    assert set(updated.subject_ids) == {"s1", "s2"}
+    assert updated.ended_subjects(now) == {"s0"}  # read back at the next load
+    assert cache.get("site", MODEL, 2, now) is None

@@ -250,10 +250,23 @@ def test_a_subject_forgotten_by_the_watch_comes_back_if_still_usable(
     other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")
     # A change that names the subject but leaves their templates usable.
     store.enroll(subject.id, vectors[:1], MODEL, [0.9], OPERATOR)
-    other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")  # already brought up to date
 
     assert watch.tick() == [SITE_CODE]  # removed from memory at once, to be read back
     assert other.cached_subject_ids() == frozenset()
     gallery = other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")
     assert gallery.subject_ids == (subject.id,)
     assert len(gallery) == len(vectors) + 1
+
+
+def test_the_watch_leaves_a_gallery_already_brought_up_to_date(
+    store: Store, other: Store, site: SiteInfo
+) -> None:
+    subject, vectors = enrolled_subject(store)
+    watch = GalleryWatch(other)
+    watch.tick()
+    other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")
+    store.enroll(subject.id, vectors[:1], MODEL, [0.9], OPERATOR)
+    other.load_gallery(SITE_CODE, MODEL, OPERATOR, "identify")  # re-read under the lock
+
+    assert watch.tick() == []
+    assert other.cached_subject_ids() == {subject.id}

@@ -6,9 +6,10 @@ The worker that erases a person removes them from its own cached galleries at on
 timer (``FACEGATE_GALLERY_CHECK_INTERVAL_S``); where a version moved, it reads the subjects
 the site's changes name (``gallery_change``) and removes those it holds from its cached
 galleries at once, to be read back at the next decision if anything of theirs is still
-usable. A change that names nobody (a widening notice) or a gap in the log drops the
-site's galleries. Enrollments elsewhere cost nothing here (the newcomer is not held), and
-an erasure costs the one person, never a full reload. The timer bounds how long an erased
+usable; a gallery this worker already brought up to that version is left alone. A change
+that names nobody (a widening notice), more than ``MAX_UPDATED_SUBJECTS`` people or a gap
+in the log drops the site's galleries. An erasure costs the one person, never a full
+reload. The timer bounds how long an erased
 person's decrypted templates can stay in another worker's memory.
 """
 
@@ -53,7 +54,7 @@ class GalleryWatch:
             else:
                 # Every one of them, no short cut: each is someone's face in memory.
                 forgotten = [
-                    self._store.forget_gallery_subject(code, subject)
+                    self._store.forget_gallery_subject(code, subject, unless_at=current[code])
                     for subject in sorted(subjects & cached)
                 ]
                 if any(forgotten):

@@ -42,9 +42,9 @@ from facegate.matching.score import score
 from facegate.vision.record import EMBEDDING_DIM
 
 #: Up to this many templates there is no graph: every row is scored (one matrix-vector
-#: product, median 0.4 ms at 5,000 and 4.5 ms at 20,000 on this 2-core machine under load),
-#: and a rebuild after a change costs the decryption only, not a graph build (about 15 s
-#: at 20,000 templates).
+#: product, a few milliseconds at 20,000 on this 2-core machine; measured ad hoc, not by a
+#: benchmark), and a rebuild costs the decryption only, not a graph build (seconds at
+#: 20,000 templates).
 EXACT_SEARCH_LIMIT = 20_000
 #: HNSW links per node (``M``; 2M on the bottom layer, 4 bytes a link): 16 keeps vectors,
 #: graph and key maps under 1 KiB per template; 24 would add 128 bytes.
@@ -81,13 +81,18 @@ class TemplateIndex:
     (1, False)
     """
 
-    def __init__(self, dim: int = EMBEDDING_DIM) -> None:
+    def __init__(self, dim: int = EMBEDDING_DIM, *, grow_graph: bool = True) -> None:
+        """``grow_graph``: build the graph in the :meth:`add` that takes the index past
+        :data:`EXACT_SEARCH_LIMIT`. False leaves it to :meth:`build_graph`, for callers
+        that hold locks while adding (a gallery updated in a write transaction): building
+        takes seconds at 20,000 templates."""
         if dim != EMBEDDING_DIM:
             raise ValueError(f"dim must be {EMBEDDING_DIM} (the score's), got {dim}")
         self._dim = dim
         self._lock = threading.Lock()
         #: Built when the index first grows past EXACT_SEARCH_LIMIT (``_grow_graph``).
         self._graph: Index | None = None
+        self._grow_graph_on_add = grow_graph
         self._blocks: list[NDArray[np.float32]] = []
         self._block_starts: list[int] = []
         self._capacity = 0
@@ -169,6 +174,11 @@ class TemplateIndex:
                     if self._graph is not None:
                         # copy=False: the graph keeps a pointer to our rows (module doc).
                         self._graph.add(np.arange(first, first + len(run)), target, copy=False)
+        if self._grow_graph_on_add:
+            self.build_graph()
+
+    def build_graph(self) -> None:
+        """Build the graph if the index is past :data:`EXACT_SEARCH_LIMIT` and has none."""
         with self._lock:
             if self._graph is None and len(self._rows) > EXACT_SEARCH_LIMIT:
                 self._grow_graph()

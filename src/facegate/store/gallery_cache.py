@@ -99,7 +99,10 @@ class GalleryCache:
             if entry.version != start:
                 valid = entry.version >= end and entry.valid_at(now)
                 return entry.gallery if valid else None
-            if not entry.gallery.ended_subjects(now) <= subjects.keys():
+            unread = entry.gallery.ended_subjects(now) - subjects.keys()
+            # One forgotten meanwhile (no templates left here, marked to be read back)
+            # stays marked for the next load; one still holding templates is stale.
+            if any(entry.gallery.template_ids(subject) for subject in unread):
                 return None
             # Under the cache lock: two threads cannot both apply an update to one entry.
             for subject_id, templates in subjects.items():
@@ -108,14 +111,22 @@ class GalleryCache:
             entry.valid_until = entry.gallery.earliest_end()
             return entry.gallery
 
-    def forget_subject(self, site_code: str, subject_id: str) -> int:
+    def forget_subject(
+        self, site_code: str, subject_id: str, *, unless_at: int | None = None
+    ) -> int:
         """Remove one subject's templates from the site's entries at once (an erasure,
         R-23) and have the next load read back what of theirs is still usable (an erasure
-        may leave templates under another consent); returns from how many entries."""
+        may leave templates under another consent); returns from how many entries.
+        ``unless_at``: entries already at this gallery version or later are left alone
+        (they read the subject back under the write lock after the change)."""
         forgotten = 0
         with self._lock:
             for key, entry in self._entries.items():
-                if key[0] == site_code and entry.gallery.remove_subject(subject_id, reread=True):
+                if key[0] != site_code:
+                    continue
+                if unless_at is not None and entry.version >= unless_at:
+                    continue
+                if entry.gallery.remove_subject(subject_id, reread=True):
                     entry.valid_until = REREAD_AT_ONCE
                     forgotten += 1
         return forgotten

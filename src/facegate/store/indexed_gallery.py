@@ -70,7 +70,10 @@ class IndexedGallery:
 
     def __init__(self, templates: Iterable[UsableTemplate] = ()) -> None:
         self._lock = threading.RLock()
-        self._index = TemplateIndex(EMBEDDING_DIM)
+        # The graph is built here, when the gallery is built outside the store's locks; a
+        # gallery that outgrows exact search by updates (in a write transaction) stays
+        # exhaustive until its next build.
+        self._index = TemplateIndex(EMBEDDING_DIM, grow_graph=False)
         self._next_key = 0
         #: subject → its template keys, in matching order; dict order is subject order.
         self._keys: dict[str, tuple[int, ...]] = {}
@@ -85,6 +88,7 @@ class IndexedGallery:
         for template in templates:
             by_subject.setdefault(template.subject_id, []).append(template)
         self._add_many(by_subject)
+        self._index.build_graph()
 
     def __repr__(self) -> str:
         # Ids and counts only: a gallery in a log line must not show face data (R-27).
@@ -113,8 +117,9 @@ class IndexedGallery:
         reads back whatever of theirs is still usable (an erasure of some templates only,
         or one this gallery may already have re-read)."""
         with self._lock:
+            marked = self._ends.get(subject_id) == REREAD_AT_ONCE
             removed = self._remove(subject_id)
-            if removed and reread:
+            if reread and (removed or marked):
                 self._ends[subject_id] = REREAD_AT_ONCE
             self._changed()
             return removed

@@ -251,10 +251,13 @@ class Store:
         """Drop the site's cached galleries (every site's when None); returns how many."""
         return self._gallery_cache.evict(site_code)
 
-    def forget_gallery_subject(self, site_code: str, subject_id: str) -> int:
-        """Remove one subject's templates from the site's cached galleries (an erasure,
-        R-23), cheaper than dropping the galleries; returns from how many."""
-        return self._gallery_cache.forget_subject(site_code, subject_id)
+    def forget_gallery_subject(
+        self, site_code: str, subject_id: str, *, unless_at: int | None = None
+    ) -> int:
+        """Remove one subject's templates from the site's cached galleries at once (an
+        erasure, R-23), to be read back at the next load if still usable; galleries at
+        gallery version ``unless_at`` or later are left alone. Returns from how many."""
+        return self._gallery_cache.forget_subject(site_code, subject_id, unless_at=unless_at)
 
     def __enter__(self) -> Store:
         return self
