@@ -9,8 +9,8 @@ galleries at once, to be read back at the next decision if anything of theirs is
 usable; a gallery this worker already brought up to that version is left alone. A change
 that names nobody (a widening notice), more than ``MAX_UPDATED_SUBJECTS`` people or a gap
 in the log drops the site's galleries. An erasure costs the one person, never a full
-reload. The timer bounds how long an erased
-person's decrypted templates can stay in another worker's memory.
+reload. The timer bounds how long an erased person's decrypted templates can stay in
+another worker's memory.
 """
 
 from __future__ import annotations

@@ -17,11 +17,14 @@ graph's own type, so it has nothing to convert.
 
 Search. Up to :data:`EXACT_SEARCH_LIMIT` templates there is no graph: the rows are scored
 exhaustively (a site of that size rebuilds its gallery by decrypting only, as before the
-index). The graph is built over every row the first time the index grows past the limit,
-and kept from then on; it walks with :data:`EXPANSION_SEARCH` (exhaustively while the
-index is back under the limit). Either way :data:`RERANK_CANDIDATES` candidates (at least ``k``)
-are re-scored with :func:`facegate.matching.score.score` (float64) and the best ``k``
-returned: similarities are always exact, only the candidate choice is approximate.
+index). The graph is built over every row once the index is past the limit: in the
+:meth:`TemplateIndex.add` that takes it there, or, with ``grow_graph=False`` (a gallery,
+whose updates run under the store's locks), only when :meth:`TemplateIndex.build_graph`
+is called; it is kept from then on. It walks with :data:`EXPANSION_SEARCH` (exhaustively
+while the index is back under the limit). Either way :data:`RERANK_CANDIDATES` candidates
+(at least ``k``) are re-scored with :func:`facegate.matching.score.score` (float64) and the
+best ``k`` returned: similarities are always exact, only the candidate choice is
+approximate.
 
 Threads. One lock serialises searches and changes: a search may run in any thread while
 another thread enrols or erases; a large :meth:`add` holds the lock per batch of
